@@ -1,0 +1,1 @@
+"""Step splitting, rollout planning strategies and label aggregation. Pure logic: no Ray, files or engines."""

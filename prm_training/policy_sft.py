@@ -1,0 +1,128 @@
+"""Train the embedded tiny policy: a small Llama on the synthetic task (``prm-factory train-policy``).
+
+Loss covers the question tokens too (at ``question_loss_weight``): without it the model
+learns the format but never learns to copy numbers from the question (DESIGN.md).
+"""
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from data.prompt_format import build_prompt, solution_text
+from data.synthetic import SynthConfig, SynthSplit
+
+
+@dataclass
+class PolicyTrainConfig:
+    hidden_size: int = 128
+    num_layers: int = 4
+    num_heads: int = 4  # head_dim = hidden / heads must be >= 32 for vLLM on CPU
+    intermediate_size: int = 352
+    vocab_size: int = 320
+    max_position_embeddings: int = 512
+    steps: int = 2500
+    batch_size: int = 16
+    lr: float = 2e-3
+    warmup_steps: int = 100
+    weight_decay: float = 0.01
+    question_loss_weight: float = 0.5
+    n_train_problems: int = 40000
+    seed: int = 0
+    num_threads: int = 2
+    snapshot_every: int = 0  # also save ``out_dir/step-N`` every N steps (0: only the final model)
+    synth: SynthConfig = field(default_factory=SynthConfig)
+
+    def __post_init__(self):
+        if self.hidden_size // self.num_heads < 32:
+            raise ValueError("PolicyTrainConfig: head_dim (hidden_size / num_heads) must be >= 32 for vLLM on CPU")
+
+
+def _lr_at(step: int, cfg: PolicyTrainConfig) -> float:
+    if step < cfg.warmup_steps:
+        return cfg.lr * (step + 1) / cfg.warmup_steps
+    progress = (step - cfg.warmup_steps) / max(1, cfg.steps - cfg.warmup_steps)
+    return cfg.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def encode_examples(tokenizer, problems, question_weight: float):
+    """Token ids and per-token loss weights: ``question_weight`` on the prompt, 1 on the solution and EOS."""
+    prompts = [build_prompt(p.question) for p in problems]
+    solutions = [solution_text(p.gold_steps) for p in problems]
+    prompt_ids = tokenizer(prompts)["input_ids"]
+    solution_ids = tokenizer(solutions, add_special_tokens=False)["input_ids"]
+    examples = []
+    for q, s in zip(prompt_ids, solution_ids):
+        ids = q + s + [tokenizer.eos_token_id]
+        weights = [question_weight] * len(q) + [1.0] * (len(s) + 1)
+        examples.append((ids, weights))
+    return examples
+
+
+def train_policy(out_dir: str | Path, cfg: PolicyTrainConfig | None = None, progress: bool = True) -> Path:
+    """Train from scratch and save an HF checkpoint (safetensors + tokenizer) to ``out_dir``."""
+    import torch
+    from tqdm import tqdm
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from prm_training.tokenizer_build import build_tokenizer
+
+    cfg = cfg or PolicyTrainConfig()
+    torch.manual_seed(cfg.seed)
+    torch.set_num_threads(cfg.num_threads)
+    out_dir = Path(out_dir)
+    problems = SynthSplit(cfg=cfg.synth).train(cfg.n_train_problems)
+    texts = [build_prompt(p.question) + solution_text(p.gold_steps) for p in problems]
+    tokenizer = build_tokenizer(texts, cfg.vocab_size)
+    examples = encode_examples(tokenizer, problems, cfg.question_loss_weight)
+
+    model_cfg = LlamaConfig(
+        vocab_size=len(tokenizer), hidden_size=cfg.hidden_size, intermediate_size=cfg.intermediate_size,
+        num_hidden_layers=cfg.num_layers, num_attention_heads=cfg.num_heads, num_key_value_heads=cfg.num_heads,
+        max_position_embeddings=cfg.max_position_embeddings, bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id, tie_word_embeddings=False,
+    )
+    model = LlamaForCausalLM(model_cfg)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=(0.9, 0.95), weight_decay=cfg.weight_decay)
+    generator = torch.Generator().manual_seed(cfg.seed)
+    start = time.time()
+    bar = tqdm(range(cfg.steps), desc="train-policy", disable=not progress)
+    for step in bar:
+        idx = torch.randint(len(examples), (cfg.batch_size,), generator=generator).tolist()
+        batch = [examples[i] for i in idx]
+        width = max(len(ids) for ids, _ in batch)
+        input_ids = torch.full((len(batch), width), tokenizer.pad_token_id)
+        weights = torch.zeros((len(batch), width))
+        for row, (ids, w) in enumerate(batch):
+            input_ids[row, : len(ids)] = torch.tensor(ids)
+            weights[row, : len(w)] = torch.tensor(w)
+        attention = (weights > 0).long()
+        logits = model(input_ids=input_ids, attention_mask=attention).logits[:, :-1]
+        token_loss = torch.nn.functional.cross_entropy(
+            logits.reshape(-1, logits.shape[-1]), input_ids[:, 1:].reshape(-1), reduction="none"
+        ).view(len(batch), -1)
+        target_w = weights[:, 1:]
+        loss = (token_loss * target_w).sum() / target_w.sum()
+        for group in optimizer.param_groups:
+            group["lr"] = _lr_at(step, cfg)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        if step % 25 == 0:
+            bar.set_postfix(loss=f"{loss.item():.3f}")
+        if cfg.snapshot_every and (step + 1) % cfg.snapshot_every == 0 and step + 1 < cfg.steps:
+            _save(model, tokenizer, out_dir / f"step-{step + 1}")
+    _save(model, tokenizer, out_dir)
+    meta = {"train_config": asdict(cfg), "train_seconds": round(time.time() - start, 1),
+            "parameters": sum(p.numel() for p in model.parameters())}
+    (out_dir / "training_meta.json").write_text(json.dumps(meta, indent=2, default=str))
+    return out_dir
+
+
+def _save(model, tokenizer, path: Path) -> None:
+    path.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(path, safe_serialization=True)
+    tokenizer.save_pretrained(path)

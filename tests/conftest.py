@@ -1,0 +1,50 @@
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+
+@pytest.fixture(scope="session")
+def cache_root(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("caches")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _offline_runtime(cache_root):
+    from pipelines.runtime import configure_runtime
+
+    os.environ["VLLM_CACHE_ROOT"] = str(cache_root / "vllm")
+    configure_runtime()
+
+
+@pytest.fixture(scope="session")
+def policy_path() -> str:
+    from data.assets import default_policy_path
+
+    path = default_policy_path()
+    assert (path / "config.json").exists(), f"embedded policy missing at {path}"
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def vllm_engine(policy_path):
+    from pipelines.engines import make_engine
+
+    return make_engine("vllm", model=policy_path)
+
+
+@pytest.fixture(scope="session")
+def hf_engine(policy_path):
+    from pipelines.engines import make_engine
+
+    return make_engine("hf", model=policy_path)
+
+
+@pytest.fixture(params=["vllm", "hf"])
+def engine(request):
+    return request.getfixturevalue(f"{request.param}_engine")

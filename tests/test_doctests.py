@@ -1,0 +1,14 @@
+"""Every docstring example in the pure modules runs and holds."""
+import doctest
+import importlib
+
+import pytest
+
+MODULES = ["data.records", "data.parquet_io", "data.synthetic", "data.prompt_format", "data.errors", "data.assets",
+           "labelers.step_split", "pipelines.engines", "pipelines.engines.base", "pipelines.engines.vllm_engine"]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_doctests(name):
+    result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0

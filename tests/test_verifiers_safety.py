@@ -1,0 +1,172 @@
+"""The verifier never hangs and never raises: adversarial inputs, stuck workers, threads, Ray."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import threading
+import time
+
+import pytest
+
+from verifier_cases import ADVERSARIAL
+from verifiers import STATUSES, Verdict, VerifierPool, extract_answer, grade, grade_many, is_equivalent
+from verifiers.pool import TaskResult
+
+TIMEOUT = 2.0
+# A real answer that passes the cheap screen but keeps sympy busy for seconds.
+SLOW = ("The answer is $(x+y+z)^{60}$", "(x-y+z)^{60}")
+EASY = [("The answer is 76", "76"), ("The answer is 2\\sqrt{2}", "\\sqrt{8}"), ("#### 5", "6")]
+EASY_STATUS = ["correct", "correct", "incorrect"]
+
+
+def _pid_gone(pid: int, within: float = 3.0) -> bool:
+    end = time.monotonic() + within
+    while time.monotonic() < end:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                if f.read().split(")")[-1].split()[0] == "Z":
+                    return True
+        except FileNotFoundError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.mark.parametrize("pair", ADVERSARIAL, ids=[repr(p)[:40] for p in ADVERSARIAL])
+def test_adversarial_grade_is_fast_and_never_raises(pair) -> None:
+    response, gold = pair
+    t = time.monotonic()
+    v = grade(response, gold, timeout=TIMEOUT)
+    assert time.monotonic() - t < TIMEOUT + 1.0
+    assert isinstance(v, Verdict) and v.status in STATUSES
+    assert v.status in ("incorrect", "no_answer", "timeout", "invalid_gold")
+
+
+def test_adversarial_batch_keeps_order_and_time() -> None:
+    pairs = EASY + ADVERSARIAL + EASY
+    t = time.monotonic()
+    verdicts = grade_many(pairs, workers=2, timeout=TIMEOUT)
+    assert time.monotonic() - t < TIMEOUT + 1.0 + 2.0  # at most one timeout per worker lane
+    assert len(verdicts) == len(pairs)
+    assert [v.status for v in verdicts[:3]] == EASY_STATUS
+    assert [v.status for v in verdicts[-3:]] == EASY_STATUS
+    assert not any(v.correct for v in verdicts[3:-3])
+
+
+def test_extract_and_equivalent_on_adversarial_are_fast() -> None:
+    t = time.monotonic()
+    for response, gold in ADVERSARIAL:
+        extract_answer(response)
+        is_equivalent(response if isinstance(response, str) else "", gold if isinstance(gold, str) else "", timeout=TIMEOUT)
+    assert time.monotonic() - t < 3 * TIMEOUT
+
+
+def test_stuck_worker_is_killed_and_replaced() -> None:
+    with VerifierPool(size=1) as pool:
+        first = pool.run([("pid", ())], timeout=30)[0]
+        assert first.status == "ok"
+        t = time.monotonic()
+        res = pool.run([("sleep", (60,)), ("pid", ()), ("equiv", ("1/2", "0.5")), ("crash", (3,)), ("pid", ())], timeout=1.0)
+        assert time.monotonic() - t < 1.0 + 3.0
+        assert [r.status for r in res] == ["timeout", "ok", "ok", "crash", "ok"]
+        assert res[2] == TaskResult("ok", True)
+        assert res[1].value != first.value and res[4].value != res[1].value  # fresh workers
+        assert _pid_gone(first.value) and _pid_gone(res[1].value)
+        assert pool.stats.timeouts == 1 and pool.stats.crashes == 1 and pool.stats.restarts == 2
+
+
+def test_slow_item_times_out_and_the_batch_continues() -> None:
+    pairs = EASY + [SLOW] + EASY
+    t = time.monotonic()
+    verdicts = grade_many(pairs, workers=2, timeout=1.0)
+    elapsed = time.monotonic() - t
+    assert [v.status for v in verdicts] == EASY_STATUS + ["timeout"] + EASY_STATUS
+    assert verdicts[3].extracted == "(x+y+z)^{60}" and "timeout" in verdicts[3].detail
+    assert elapsed < 1.0 + 2.0
+
+
+def test_grade_enforces_its_own_timeout() -> None:
+    t = time.monotonic()
+    v = grade(*SLOW, timeout=1.0)
+    assert v.status == "timeout" and time.monotonic() - t < 2.0
+
+
+def test_works_from_a_non_main_thread() -> None:
+    out: list = []
+
+    def job() -> None:
+        out.append(grade_many(EASY + [SLOW], workers=2, timeout=1.0))
+        out.append(grade("The answer is $\\frac{x^2-1}{x-1}$", "x+1"))
+
+    th = threading.Thread(target=job)
+    th.start()
+    th.join(timeout=20)
+    assert not th.is_alive()
+    assert [v.status for v in out[0]] == EASY_STATUS + ["timeout"]
+    assert out[1].correct
+
+
+def test_concurrent_threads_share_the_pool() -> None:
+    results: dict[int, list[str]] = {}
+
+    def job(k: int) -> None:
+        results[k] = [v.status for v in grade_many(EASY * 3, workers=2, timeout=5)]
+
+    threads = [threading.Thread(target=job, args=(k,)) for k in range(3)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(timeout=30)
+    assert all(results[k] == EASY_STATUS * 3 for k in range(3))
+
+
+def test_fast_path_needs_no_worker() -> None:
+    pool = VerifierPool(size=1)
+    try:
+        verdicts = grade_many([("The answer is 1,000", "1000"), ("The answer is 7", "8"), ("none", "1")], pool=pool)
+        assert [v.status for v in verdicts] == ["correct", "incorrect", "no_answer"]
+        assert pool.stats.tasks == 0 and pool.worker_pids() == []
+    finally:
+        pool.close()
+
+
+def test_pool_closes_its_workers() -> None:
+    pool = VerifierPool(size=2)
+    pool.run([("equiv", ("2x", "x+x")), ("equiv", ("2y", "y+y"))], timeout=30, workers=2)
+    pids = pool.worker_pids()
+    assert len(pids) == 2
+    pool.close()
+    assert all(_pid_gone(p) for p in pids)
+    with pytest.raises(RuntimeError):
+        pool.run([("pid", ())], timeout=1)
+
+
+def test_grade_many_never_raises_on_garbage() -> None:
+    assert grade_many([]) == []
+    verdicts = grade_many([None, 5, ("a",), ("The answer is 5", "5", "extra"), ("The answer is 5", "5")])  # type: ignore[list-item]
+    assert [v.status for v in verdicts] == ["invalid_gold"] * 4 + ["correct"]
+
+
+def test_inside_a_ray_actor() -> None:
+    ray = pytest.importorskip("ray")
+    if ray.is_initialized():
+        pytest.skip("a Ray instance is already running in this process")
+    temp_dir = tempfile.mkdtemp(prefix="rayv", dir="/tmp")  # AF_UNIX paths must stay short
+    ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False, _temp_dir=temp_dir)
+    try:
+
+        @ray.remote
+        class Grader:
+            def run(self, pairs, timeout):
+                from verifiers import grade_many
+
+                return [v.status for v in grade_many(pairs, workers=1, timeout=timeout)], os.getpid()
+
+        actor = Grader.remote()
+        statuses, pid = ray.get(actor.run.remote([SLOW] + EASY, 1.0), timeout=60)
+        assert statuses == ["timeout"] + EASY_STATUS and pid != os.getpid()
+    finally:
+        ray.shutdown()
+        shutil.rmtree(temp_dir, ignore_errors=True)

@@ -1,0 +1,399 @@
+"""The verifier's case table: one line per case, tagged with the convention it follows.
+
+Sources: ``mv`` HF math-verify tests, ``prm`` the PRM800K grader, ``qwen`` the
+Qwen2.5-Math grader, ``ours`` our own synthetic task and factory needs, ``adv``
+adversarial inputs. Where the conventions disagree we follow the conservative MATH
+convention (exact values; no float tolerance between a decimal and an exact number),
+and the ``note`` says so.
+
+* :data:`EXTRACT_CASES`: ``(response, expected extract_answer(response))``
+* :data:`EQUIV_CASES`: ``Case(pred, gold, expected bool)`` for ``is_equivalent``
+* :data:`GRADE_CASES`: ``Case(response, gold, expected status)`` for ``grade``
+* :data:`ADVERSARIAL`: inputs that must come back fast and never raise
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+
+class Case(NamedTuple):
+    pred: Any
+    gold: Any
+    expected: Any  # bool for EQUIV_CASES, a status string for GRADE_CASES
+    source: str = "ours"
+    note: str = ""
+
+
+def eq(pred: str, gold: str, expected: bool, source: str = "ours", note: str = "") -> Case:
+    return Case(pred, gold, expected, source, note)
+
+
+def gr(response: Any, gold: Any, expected: str, source: str = "ours", note: str = "") -> Case:
+    return Case(response, gold, expected, source, note)
+
+
+# ---------------------------------------------------------------------------------------
+# extract_answer(text) -> expected
+EXTRACT_CASES: list[tuple[Any, str | None]] = [
+    # our synthetic task
+    ("23 + 15 = 38\n38 * 2 = 76. The answer is 76", "76"),
+    ("12 - 4 = 8\nThe answer is 8", "8"),
+    ("The answer is 76.", "76"),
+    ("The answer is -3", "-3"),
+    ("The answer is 3.5.", "3.5"),
+    ("the answer is 1,250", "1,250"),
+    ("The answer is 76\n", "76"),
+    ("23 + 15 = 38", None),  # truncated rollout: no answer statement
+    ("23 + 15 = 38\n38 * 2 =", None),
+    # GSM8K
+    ("Natalia sold 48/2 = 24 clips in May.\n#### 72", "72"),
+    ("#### 1,000", "1,000"),
+    ("So she has $18 left.\n#### $18", "18"),
+    ("first #### 3\nthen #### 4", "4"),
+    # boxed / fbox
+    ("so $x = \\boxed{\\frac{1}{2}}$.", "\\frac{1}{2}"),
+    ("\\boxed{1} and later \\boxed{2}", "2"),
+    ("\\boxed{\\frac{\\sqrt{3}}{2}}", "\\frac{\\sqrt{3}}{2}"),
+    ("answer: \\fbox{42}", "42"),
+    ("\\boxed 5", "5"),
+    ("\\boxed{\\begin{pmatrix} 1 \\\\ 2 \\end{pmatrix}}", "\\begin{pmatrix} 1 \\\\ 2 \\end{pmatrix}"),
+    ("\\boxed{\\{1, 2\\}}", "\\{1, 2\\}"),
+    ("The answer is 7, so \\boxed{8}", "8"),  # boxed beats the phrase
+    ("\\boxed{12\\text{ cm}}", "12\\text{ cm}"),
+    ("\\boxed{3} then unfinished \\boxed{4", "3"),  # last *complete* box
+    ("\\boxed{\\boxed{9}}", "9"),
+    ("Thus the area is \\(\\boxed{189}\\) square centimeters.", "189"),
+    # answer phrases
+    ("The final answer is $\\dfrac{3}{4}$. I hope it is correct.", "\\dfrac{3}{4}"),
+    ("Final Answer: The final answer is $28 \\%$. I hope it is correct.", "28 \\%"),
+    ("The final answer is: 12", "12"),
+    ("**Answer:** 12 apples.", "12"),
+    ("Answer: $x = 5$", "x = 5"),
+    ("The answer is: \n 9", "9"),
+    ("The answer is (B).", "(B)"),
+    ("The answer is \\$5.", "5"),
+    ("The answer is $5.00.", "5.00"),
+    ("The answer is 45 dollars.", "45"),
+    ("The answer is 15 cm.", "15"),
+    ("the answer is \\( \\sqrt{2} \\)", "\\sqrt{2}"),
+    ("So the answer is $\\frac{\\pi}{4}$!", "\\frac{\\pi}{4}"),
+    ("The answer is **17**.", "17"),
+    ("The answer is 3 and 4.", "3 and 4"),
+    ("I think the answer is 4. Wait, the answer is 5.", "5"),  # last statement wins
+    # bare answers
+    ("76", "76"),
+    ("$\\frac12$", "\\frac12"),
+    ("  -0.5 ", "-0.5"),
+    ("x = 5", "x = 5"),
+    # no answer
+    ("I am not sure.", None),
+    ("", None),
+    ("   \n  ", None),
+    ("Let me answer this question step by step", None),
+    (None, None),
+    (12, "12"),
+    (["The answer is 5"], None),
+    # adversarial
+    ("\x00\x00The answer is 5\x00", "5"),
+    ("x" * 100_000, None),
+    ("(" * 2000, None),
+    ("\\boxed{" * 500, None),
+    ("The answer is " + "9" * 5000, None),  # a 5,000-digit "answer" is not an answer
+    ("}" * 1000 + "The answer is 3", "3"),
+    ("The answer is 3" + " " * 50_000, "3"),
+]
+
+
+# ---------------------------------------------------------------------------------------
+# is_equivalent(pred, gold) -> expected
+EQUIV_CASES: list[Case] = [
+    # integers, thousands separators, signs
+    eq("76", "76", True),
+    eq("76", "77", False),
+    eq("-5", "-5", True, "mv"),
+    eq("7,425,000", "7425000", True, "mv"),
+    eq("1 000", "1000", True, "mv"),
+    eq("1{,}000", "1000", True, "prm"),
+    eq("1,\\!000", "1000", True, "prm"),
+    eq("14{,}916", "14916", True, "mv"),
+    eq("+5", "5", True),
+    eq("0005", "5", True),
+    eq("−5", "-5", True, "ours", "unicode minus"),
+    eq("–5", "-5", True, "ours", "en dash"),
+    eq("1000.0", "1000", True, "mv"),
+    eq("1,000.99", "1000.99", True, "mv"),
+    eq("5.0", "5", True, "qwen", "PRM800K rejects 5.0 for integer gold; we compare values"),
+    eq("5", "-5", False),
+    eq("1,2", "12", False, "ours", "not a thousands group: a list"),
+    # decimals vs fractions
+    eq("0.5", "\\frac{1}{2}", True, "mv"),
+    eq("\\frac12", "0.5", True, "mv"),
+    eq("\\dfrac{1}{2}", "1/2", True, "mv"),
+    eq("\\tfrac{1}{3}", "1/3", True, "mv"),
+    eq("\\cfrac{1}{3}", "\\frac{1}{3}", True, "mv"),
+    eq(".4", "0.4", True, "mv"),
+    eq("-\\frac{10}{9}", "-10/9", True, "mv"),
+    eq("\\frac{-10}{9}", "-\\frac{10}{9}", True),
+    eq("\\frac{2}{4}", "\\frac{1}{2}", True, "qwen", "PRM800K rejects unreduced fractions"),
+    eq("\\frac{3}{3}", "1", True, "mv"),
+    eq("0.333", "\\frac{1}{3}", False, "prm", "no float tolerance vs exact"),
+    eq("0.3333333", "\\frac{1}{3}", False, "prm", "math-verify rounds to 6 places and says yes"),
+    eq("0.0833333333333333", "\\frac{1}{12}", False, "prm", "qwen/math-verify say yes"),
+    eq("1.25", "\\frac{5}{4}", True),
+    eq("2.50", "2.5", True),
+    eq("3.1400000001", "3.14", True, "ours", "decimal vs decimal: relative 1e-9"),
+    eq("3.141", "3.14", False),
+    eq("1 2/3", "5/3", True, "prm", "mixed number"),
+    eq("2\\frac{1}{2}", "\\frac{5}{2}", True, "prm", "mixed number in LaTeX"),
+    eq("1.5e3", "1500", True),
+    eq("1.5 \\times 10^{3}", "1500", True),
+    eq("2/0", "2", False),
+    # percentages
+    eq("50\\%", "0.5", True, "qwen"),
+    eq("50", "50\\%", True, "mv"),
+    eq("28 percent", "28\\%", True, "mv"),
+    eq("28 pct", "28\\%", True, "mv"),
+    eq("28 %", "28\\%", True, "mv"),
+    eq("28", "0.28", False, "mv"),
+    eq("28", "28/100", False, "mv"),
+    eq("12.5\\%", "\\frac{1}{8}", True, "qwen"),
+    eq("50\\%", "0.05", False),
+    # units, text, currency
+    eq("5\\text{ cm}", "5", True, "mv"),
+    eq("\\frac{1}{3} \\text{meters}", "1/3", True, "mv"),
+    eq("\\frac{1}{3} \\textbf{meters}", "1/3", True, "mv"),
+    eq("15\\mbox{ cm}^2", "15", True, "mv"),
+    eq("125\\textnormal{ miles}", "125", True, "mv"),
+    eq("12 apples", "12", True, "prm"),
+    eq("5 cm", "5", True, "prm"),
+    eq("\\$1,000.99", "1000.99", True, "mv"),
+    eq("1,000.99€", "1000.99", True, "mv"),
+    eq("\\$5.00", "5", True),
+    eq("45 dollars", "45", True),
+    eq("\\text{Evelyn}", "Evelyn", True, "mv"),
+    eq("\\text{Monday}", "monday", True, "ours", "word answers ignore case"),
+    eq("\\text{Tuesday}", "Monday", False),
+    eq("\\text{even}", "\\text{odd}", False),
+    # degrees
+    eq("30^\\circ", "30", True, "prm"),
+    eq("90^{\\circ}", "90", True, "mv"),
+    eq("45°", "45", True),
+    eq("45 degrees", "45", True),
+    eq("30^\\circ", "\\frac{\\pi}{6}", False, "prm", "degrees are not converted to radians"),
+    # radicals and pi
+    eq("2\\sqrt{2}", "\\sqrt{8}", True, "prm"),
+    eq("3\\sqrt{13}", "\\sqrt{117}", True, "mv"),
+    eq("\\sqrt3", "\\sqrt{3}", True, "mv"),
+    eq("\\sqrt 2+\\sqrt 5", "\\sqrt{2}+\\sqrt{5}", True, "mv"),
+    eq("\\frac{\\sqrt{2}}{2}", "\\frac{1}{\\sqrt{2}}", True, "prm"),
+    eq("sqrt(2)/2", "\\frac{\\sqrt{2}}{2}", True, "qwen"),
+    eq("\\frac{\\pi}{2}", "\\pi/2", True),
+    eq("\\frac94\\pi", "\\frac{9}{4}\\pi", True, "mv"),
+    eq("2pi", "2\\pi", True, "qwen"),
+    eq("π/4", "\\frac{\\pi}{4}", True, "ours", "unicode pi"),
+    eq("√2", "\\sqrt{2}", True, "ours", "unicode root"),
+    eq("3.14", "\\pi", False, "prm", "no loose tolerance"),
+    eq("3.1416", "\\pi", False, "prm", "qwen says yes (rel 1e-4)"),
+    eq("1.414", "\\sqrt{2}", False, "prm"),
+    eq("\\sqrt{2}", "2", False),
+    eq("4\\pi", "12.566", False),
+    eq("\\sqrt[3]{8}", "2", True),
+    eq("2^{1/2}", "\\sqrt{2}", True),
+    eq("\\frac{1}{\\sqrt{3}}", "\\frac{\\sqrt{3}}{3}", True, "prm"),
+    eq("\\sqrt{12}", "2\\sqrt{3}", True),
+    eq("\\sqrt{12}", "3\\sqrt{2}", False),
+    eq("10\\pi", "\\pi \\cdot 10", True),
+    # algebraic expressions
+    eq("x^2+2x+1", "(x+1)^2", True, "prm"),
+    eq("\\frac{x}{7}+\\frac{2}{7}", "\\frac{x+2}{7}", True, "qwen"),
+    eq("\\sec^2(y)", "\\tan^2(y)+1", True, "qwen"),
+    eq("2 \\sin b \\cos a", "2 \\sin b \\cos a", True, "mv"),
+    eq("2-2p", "-2p+2", True, "mv"),
+    eq("a^2 - b^2", "(a-b)(a+b)", True),
+    eq("x^2+1", "x^2-1", False),
+    eq("2x", "x+x", True),
+    eq("0.5x", "\\frac{x}{2}", True, "ours", "decimals become exact fractions"),
+    eq("\\frac{\\pi r}{h+r}", "\\frac{\\pi r}{r+h}", True, "mv"),
+    eq("e^{i\\pi}", "-1", True),
+    eq("1+2i", "2i+1", True),
+    eq("\\ln 8", "3\\ln 2", True),
+    eq("\\log_2 8", "3", True),
+    eq("5!", "120", True),
+    eq("\\binom{5}{2}", "10", True),
+    eq("x", "y", False),
+    # equations and assignments
+    eq("x = 5", "5", True, "mv"),
+    eq("5", "x = 5", True, "mv"),
+    eq("k=1", "1", True, "mv"),
+    eq("y = 2x+3", "2x+3", True),
+    eq("y=3+2x", "y = 2x+3", True),
+    eq("f(x) = x^2", "x^2", True),
+    eq("x = \\frac{1}{2}", "0.5", True),
+    eq("0", "a+3z = 0", False, "mv"),
+    eq("a+3z = 0", "0", False, "ours", "math-verify takes the right-hand side here"),
+    eq("x^2+y^2=1", "y^2+x^2=1", True),
+    eq("x \\in [1,2]", "[1,2]", True, "mv"),
+    eq("x \\geq 5", "x >= 5", True, "mv"),
+    eq("x \\leq 5", "5 \\geq x", True, "mv"),
+    eq("x < 5", "x > 5", False, "mv"),
+    eq("x \\neq 3", "x != 3", True, "mv"),
+    # tuples (ordered)
+    eq("(1,2)", "(1,2)", True),
+    eq("(2,1)", "(1,2)", False, "prm"),
+    eq("\\left(1,2\\right)", "(1,2)", True, "mv"),
+    eq("\\left( 3, \\frac{\\pi}{2} \\right)", "(3, \\frac{\\pi}{2})", True, "mv"),
+    eq("(1,4.5)", "(1,\\frac{9}{2})", True, "qwen"),
+    eq("(6,31,-1)", "(6, 31, -1)", True, "mv"),
+    eq("(1,2,3)", "(1,2)", False),
+    eq("1,2", "(1,2)", False, "prm", "brackets must match"),
+    eq("(\\sqrt{8}, 1)", "(2\\sqrt{2}, 1)", True),
+    eq("\\langle 1, 2 \\rangle", "(1, 2)", True),
+    # sets (unordered)
+    eq("\\{1,2\\}", "\\{2,1\\}", True, "mv"),
+    eq("\\{1,2\\}", "\\{1,3\\}", False),
+    eq("\\{1,2,2\\}", "\\{1,2\\}", False, "ours", "multisets: sizes must match"),
+    eq("\\{1\\pm\\sqrt{5},-2\\}", "\\{-2, 1\\pm\\sqrt{5}\\}", True, "mv"),
+    eq("-2,1", "1, -2", True, "mv", "bare lists are unordered (enter all solutions)"),
+    eq("x=1, x=2", "2, 1", True),
+    eq("1, 2, 3", "3, 2, 1", True),
+    eq("1, 2", "1, 2, 3", False),
+    eq("1 \\text{ and } 2", "1, 2", True),
+    eq("\\emptyset", "\\varnothing", True),
+    eq("\\{1,2\\}", "1, 2", True, "ours", "set and bare list are both unordered"),
+    # intervals (open/closed matters)
+    eq("[0,1)", "[0,1)", True, "mv"),
+    eq("[0,9)", "[0,1)", False, "mv"),
+    eq("(0,9)", "[0,9)", False, "mv"),
+    eq("[1,2]", "[1,2)", False),
+    eq("(-\\infty, 3]", "\\left(-\\infty,3\\right]", True),
+    eq("(-\\infty, 1) \\cup (2, \\infty)", "(2,\\infty)\\cup(-\\infty,1)", True),
+    eq("[-1, -\\tfrac12) \\cup (-\\tfrac12, 0)", "[-1, -\\frac{1}{2}) \\cup (-\\frac{1}{2}, 0)", True, "mv"),
+    eq("(-\\infty, 1) \\cup (2, \\infty)", "(-\\infty, 1] \\cup (2, \\infty)", False),
+    eq("(0, \\infty)", "(0, inf)", True),
+    eq("\\{-1\\} \\cup [0,7)", "\\{-1\\} \\cup [0,7)", True, "mv"),
+    # matrices
+    eq("\\begin{pmatrix}1 & 0 \\\\ 0 & 1\\end{pmatrix}", "\\begin{pmatrix}1&0\\\\0&1\\end{pmatrix}", True, "mv"),
+    eq("\\begin{bmatrix}0 & 0 \\\\0 & 0\\end{bmatrix}", "\\begin{pmatrix}0 & 0 \\\\0 & 0\\end{pmatrix}", True, "mv"),
+    eq("\\left[\\begin{array}{cc}1 & 2 \\\\3 & 4\\end{array}\\right]", "\\begin{pmatrix}1 & 2 \\\\3 & 4\\end{pmatrix}", True, "mv"),
+    eq("\\begin{pmatrix}1 & 2 \\\\ 3 & 5\\end{pmatrix}", "\\begin{pmatrix}1 & 2 \\\\ 3 & 4\\end{pmatrix}", False, "mv"),
+    eq("\\begin{pmatrix} \\frac{1}{2} \\\\ 0.75 \\end{pmatrix}", "\\begin{pmatrix} 0.5 \\\\ \\frac34 \\end{pmatrix}", True),
+    eq("\\begin{pmatrix} 1 \\\\ 2 \\end{pmatrix}", "\\begin{pmatrix} 1 & 2 \\end{pmatrix}", False, "ours", "shape matters"),
+    eq("\\begin{pmatrix} \\sqrt{8} \\\\ 1 \\end{pmatrix}", "\\begin{pmatrix} 2\\sqrt{2} \\\\ 1 \\end{pmatrix}", True),
+    # LaTeX spacing and decoration
+    eq("\\frac{1}{2}\\,", "\\frac{1}{2}", True),
+    eq("1\\;000", "1000", True),
+    eq("\\displaystyle\\frac{1}{2}", "0.5", True),
+    eq("$\\frac{1}{2}$", "\\frac{1}{2}", True),
+    eq("\\boxed{\\frac{1}{3}}", "1/3", True, "mv"),
+    eq("\\left( \\frac{1}{3} \\right)", "1/3", True, "mv"),
+    eq("\\!\\!5\\quad", "5", True),
+    # multiple choice
+    eq("(B)", "B", True, "qwen"),
+    eq("B", "(B)", True, "qwen"),
+    eq("\\text{(C)}", "C", True, "mv"),
+    eq("(C) 12", "C", True, "qwen"),
+    eq("D.", "D", True),
+    eq("b", "B", True, "mv", "math-verify lowercases choice letters"),
+    eq("A", "B", False),
+    eq("(A)", "(E)", False),
+    # infinity
+    eq("\\infty", "inf", True),
+    eq("-\\infty", "-inf", True),
+    eq("∞", "\\infty", True),
+    eq("infinity", "\\infty", True),
+    eq("\\infty", "-\\infty", False),
+    # not equal / malformed (false, never an error)
+    eq("\\frac{1}{", "\\frac{1}{2}", False, "adv"),
+    eq("}{", "1", False, "adv"),
+    eq("", "1", False, "adv"),
+    eq("5", "", False, "adv"),
+    eq("\\sqrt{", "\\sqrt{2}", False, "adv"),
+    eq("__import__('os').system('echo hi')", "0", False, "adv", "never evaluated"),
+    eq("().__class__.__bases__[0].__subclasses__()", "1", False, "adv", "never evaluated"),
+    eq("lambda: 1", "1", False, "adv"),
+    eq("9^{9^{9^9}}", "1", False, "adv", "screened before sympy"),
+    eq("10**10**10", "1", False, "adv", "screened before sympy"),
+    eq("(" * 2000 + "1" + ")" * 2000, "1", False, "adv", "too deep"),
+    eq("1" + "+1" * 50_000, "50001", False, "adv", "too long"),
+    eq("100000!", "1", False, "adv", "huge factorial"),
+    eq("2^{2^{2^{2}}}", "65536", True, "adv", "a small tower is fine"),
+]
+
+
+# ---------------------------------------------------------------------------------------
+# grade(response, gold).status -> expected
+GRADE_CASES: list[Case] = [
+    gr("23 + 15 = 38\n38 * 2 = 76. The answer is 76", "76", "correct"),
+    gr("23 + 15 = 38\n38 * 2 = 75. The answer is 75", "76", "incorrect"),
+    gr("23 + 15 = 38\n38 * 2 = 76.", "76", "no_answer", "ours", "truncated rollout"),
+    gr("The answer is 76", 76, "correct", "ours", "int gold"),
+    gr("The answer is 0.5", 0.5, "correct", "ours", "float gold"),
+    gr("Natalia sold 48/2 = 24 clips in May.\n#### 72", "72", "correct", "ours", "GSM8K"),
+    gr("#### 72", "Natalia sold 48/2 = 24 clips.\n#### 72", "correct", "ours", "gold is a GSM8K solution"),
+    gr("So the answer is $\\boxed{\\frac{14}{3}}$", "$\\frac{14}{3}$", "correct", "mv"),
+    gr("Therefore, $\\boxed{\\text{Evelyn}}$ is our answer.", "$\\text{Evelyn}$", "correct", "mv"),
+    gr("Hence, the angle between the lines is $\\boxed{90^\\circ}.$", "$90^\\circ$", "correct", "mv"),
+    gr("the polar coordinates are $\\boxed{\\left( 3, \\frac{\\pi}{2} \\right)}.$", "$(3, \\frac{\\pi}{2})$", "correct", "mv"),
+    gr("the only integer roots are $\\boxed{-2,1}.$", "$-2,1$", "correct", "mv"),
+    gr("so the total loss is $\\boxed{28\\%}$.", "$28\\%$", "correct", "mv"),
+    gr("Final Answer: The final answer is $28 \\%$. I hope it is correct.", "28", "correct", "mv"),
+    gr("The distance is $\\boxed{125\\textnormal{ miles}}.$", "$125$ miles", "correct", "mv"),
+    gr("The sum is \\boxed{\\sqrt{8}}", "the solution gives \\boxed{2\\sqrt{2}}", "correct", "prm", "gold as MATH solution"),
+    gr("The answer is (B)", "B", "correct", "qwen"),
+    gr("The answer is (C)", "B", "incorrect", "qwen"),
+    gr("I don't know.", "5", "no_answer"),
+    gr("", "5", "no_answer"),
+    gr(None, "5", "no_answer"),
+    gr(12345, "12345", "correct", "ours", "non-str response"),
+    gr(object(), "5", "no_answer", "adv"),
+    gr("The answer is 5", None, "invalid_gold"),
+    gr("The answer is 5", "", "invalid_gold"),
+    gr("The answer is 5", "   ", "invalid_gold"),
+    gr("The answer is 5", float("nan"), "invalid_gold"),
+    gr("The answer is 5", ["5"], "invalid_gold"),
+    gr("The answer is 5", True, "invalid_gold"),
+    gr("The answer is $x^2+2x+1$", "(x+1)^2", "correct", "prm"),
+    gr("The answer is 3.14", "\\pi", "incorrect", "prm"),
+    gr("The answer is \\$1,000.", "1000", "correct"),
+    gr("The answer is 9^{9^{9^9}}", "5", "incorrect", "adv"),
+    gr("The answer is 10**10**10", "5", "incorrect", "adv"),
+    gr("The answer is " + "(" * 2000 + "5" + ")" * 2000, "5", "no_answer", "adv", "too long to be an answer"),
+    gr("x" * 100_000, "5", "no_answer", "adv"),
+    gr("The answer is 5" + "\x00" * 10, "5", "correct", "adv"),
+    gr("The answer is __import__('os').system('x')", "5", "incorrect", "adv"),
+    gr("\\boxed{\\frac{1}{", "5", "no_answer", "adv", "unclosed box"),
+    gr("The answer is \\frac{1}{", "0.5", "incorrect", "adv"),
+    gr("The answer is 5", "\\boxed{5", "invalid_gold", "adv", "unclosed box in the gold"),
+    gr("The answer is 5", "x" * 50_000, "invalid_gold", "adv"),
+]
+
+
+# Adversarial (response, gold) pairs: each must return within timeout + 1 s, never raise.
+ADVERSARIAL: list[tuple[Any, Any]] = [
+    ("The answer is 9^{9^{9^9}}", "1"),
+    ("\\boxed{10**10**10}", "1"),
+    ("The answer is 2^{2^{2^{2^{2^{2}}}}}", "1"),
+    ("The answer is " + "(" * 2000 + "1" + ")" * 2000, "1"),
+    ("\\boxed{" + "{" * 2000 + "1" + "}" * 2000 + "}", "1"),
+    ("The answer is " + "\\sqrt{" * 300 + "2" + "}" * 300, "2"),
+    ("x" * 100_000, "1"),
+    ("The answer is " + "1+" * 700 + "1", "700"),
+    ("\\boxed{\\frac{1}{", "1"),
+    ("\\boxed{}}}}{{{", "1"),
+    ("The answer is \\begin{pmatrix}", "1"),
+    ("\x00" * 1000, "1"),
+    ("The answer is \x00\x01\x02", "1"),
+    ("The answer is __import__('os').system('touch /tmp/pwned')", "0"),
+    ("\\boxed{eval('1+1')}", "2"),
+    ("The answer is ().__class__.__mro__", "1"),
+    ("The answer is 100000!", "1"),
+    ("The answer is x^{10^{10}}", "x"),
+    ("The answer is (x+1)^{1000}", "x"),
+    ("The answer is " + "\\frac{1}{" * 200 + "2" + "}" * 200, "1"),
+    (None, None),
+    (b"bytes", "1"),
+    ("The answer is 5", {"gold": 5}),
+    ("The answer is ¹²³ ⁴⁵", "1"),
+    ("The answer is \ud800", "1"),
+]
