@@ -44,10 +44,10 @@ class SynthConfig:
     min_ops: int = 2
     max_ops: int = 5
     ops: tuple[str, ...] = ("+", "-", "*", "/")
-    start_range: tuple[int, int] = (2, 99)
-    addend_range: tuple[int, int] = (2, 99)
-    factor_range: tuple[int, int] = (2, 9)
-    max_value: int = 999
+    start_range: tuple[int, int] = (2, 60)
+    addend_range: tuple[int, int] = (2, 60)
+    factor_range: tuple[int, int] = (2, 6)
+    max_value: int = 300
 
     def __post_init__(self):
         if not 1 <= self.min_ops <= self.max_ops:

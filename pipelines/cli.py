@@ -2,11 +2,17 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 from pathlib import Path
 
 from data.assets import default_policy_path
+
+
+# Modules that each add one or more subcommands with ``add_subcommand(subparsers)``; they must
+# import nothing heavy at module level.
+COMMAND_MODULES = ["pipelines.commands.report", "pipelines.commands.interop", "pipelines.commands.convert"]
 
 
 def _add_engine_args(p: argparse.ArgumentParser, default: str = "vllm") -> None:
@@ -54,7 +60,8 @@ def cmd_train_policy(args) -> None:
     from prm_training.policy_sft import PolicyTrainConfig, train_policy
 
     cfg = PolicyTrainConfig(steps=args.steps, lr=args.lr, seed=args.seed, hidden_size=args.hidden_size,
-                            num_threads=args.threads, snapshot_every=args.snapshot_every)
+                            num_threads=args.threads, snapshot_every=args.snapshot_every,
+                            stop_after=args.stop_after)
     out = train_policy(args.out, cfg)
     print(f"saved policy to {out}")
 
@@ -143,17 +150,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
     p.add_argument("--min-ops", type=int, default=2)
     p.add_argument("--max-ops", type=int, default=5)
-    p.add_argument("--max-value", type=int, default=999)
+    p.add_argument("--max-value", type=int, default=300)
     p.set_defaults(func=cmd_synth)
 
     p = sub.add_parser("train-policy", help="train the tiny Llama policy on the synthetic task")
     p.add_argument("--out", required=True)
-    p.add_argument("--steps", type=int, default=2500)
+    p.add_argument("--steps", type=int, default=4000)
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--hidden-size", type=int, default=128)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--snapshot-every", type=int, default=0)
+    p.add_argument("--snapshot-every", type=int, default=0, help="also save OUT/step-N every N steps")
+    p.add_argument("--stop-after", type=int, default=0, help="stop after this many steps of the --steps schedule")
     p.set_defaults(func=cmd_train_policy)
 
     p = sub.add_parser("eval-policy", help="held-out greedy and sampled accuracy of a policy")
@@ -197,6 +205,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--samples", type=int, default=4)
     p.add_argument("--engine", choices=["vllm", "hf"], default="vllm")
     p.set_defaults(func=cmd_demo)
+
+    for module in COMMAND_MODULES:
+        importlib.import_module(module).add_subcommand(sub)
     return parser
 
 

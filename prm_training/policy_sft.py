@@ -23,7 +23,7 @@ class PolicyTrainConfig:
     intermediate_size: int = 352
     vocab_size: int = 320
     max_position_embeddings: int = 512
-    steps: int = 2500
+    steps: int = 4000
     batch_size: int = 16
     lr: float = 2e-3
     warmup_steps: int = 100
@@ -33,6 +33,7 @@ class PolicyTrainConfig:
     seed: int = 0
     num_threads: int = 2
     snapshot_every: int = 0  # also save ``out_dir/step-N`` every N steps (0: only the final model)
+    stop_after: int = 0  # stop after this many steps of the ``steps``-long schedule (0: run it all)
     synth: SynthConfig = field(default_factory=SynthConfig)
 
     def __post_init__(self):
@@ -88,7 +89,8 @@ def train_policy(out_dir: str | Path, cfg: PolicyTrainConfig | None = None, prog
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=(0.9, 0.95), weight_decay=cfg.weight_decay)
     generator = torch.Generator().manual_seed(cfg.seed)
     start = time.time()
-    bar = tqdm(range(cfg.steps), desc="train-policy", disable=not progress)
+    total = min(cfg.steps, cfg.stop_after) if cfg.stop_after else cfg.steps
+    bar = tqdm(range(total), desc="train-policy", disable=not progress)
     for step in bar:
         idx = torch.randint(len(examples), (cfg.batch_size,), generator=generator).tolist()
         batch = [examples[i] for i in idx]
@@ -113,7 +115,7 @@ def train_policy(out_dir: str | Path, cfg: PolicyTrainConfig | None = None, prog
         optimizer.step()
         if step % 25 == 0:
             bar.set_postfix(loss=f"{loss.item():.3f}")
-        if cfg.snapshot_every and (step + 1) % cfg.snapshot_every == 0 and step + 1 < cfg.steps:
+        if cfg.snapshot_every and (step + 1) % cfg.snapshot_every == 0 and step + 1 < total:
             _save(model, tokenizer, out_dir / f"step-{step + 1}")
     _save(model, tokenizer, out_dir)
     meta = {"train_config": asdict(cfg), "train_seconds": round(time.time() - start, 1),

@@ -16,9 +16,18 @@ from verifiers.pool import TaskResult
 
 TIMEOUT = 2.0
 # A real answer that passes the cheap screen but keeps sympy busy for seconds.
-SLOW = ("The answer is $(x+y+z)^{60}$", "(x-y+z)^{60}")
+SLOW = ("The answer is $(x+y+z+w)^{40}$", "(x-y+z+w)^{40}")
 EASY = [("The answer is 76", "76"), ("The answer is 2\\sqrt{2}", "\\sqrt{8}"), ("#### 5", "6")]
 EASY_STATUS = ["correct", "correct", "incorrect"]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _warm_shared_pool():
+    """Start the shared workers before any timing is taken (start-up is not a verdict's time)."""
+    from verifiers import shared_pool
+
+    shared_pool(2).run([("pid", ())] * 2, timeout=120, workers=2)
+    yield
 
 
 def _pid_gone(pid: int, within: float = 3.0) -> bool:
@@ -77,20 +86,30 @@ def test_stuck_worker_is_killed_and_replaced() -> None:
         assert pool.stats.timeouts == 1 and pool.stats.crashes == 1 and pool.stats.restarts == 2
 
 
+def test_worker_killed_while_idle_is_replaced() -> None:
+    with VerifierPool(size=2) as pool:
+        pool.run([("pid", ()), ("pid", ())], timeout=30, workers=2)
+        for pid in pool.worker_pids():
+            os.kill(pid, 9)
+        assert all(_pid_gone(p) for p in pool.worker_pids())
+        res = pool.run([("equiv", ("1", "1.0")), ("equiv", ("x", "y"))], timeout=30, workers=2)
+        assert res == [TaskResult("ok", True), TaskResult("ok", False)]
+
+
 def test_slow_item_times_out_and_the_batch_continues() -> None:
     pairs = EASY + [SLOW] + EASY
     t = time.monotonic()
     verdicts = grade_many(pairs, workers=2, timeout=1.0)
     elapsed = time.monotonic() - t
     assert [v.status for v in verdicts] == EASY_STATUS + ["timeout"] + EASY_STATUS
-    assert verdicts[3].extracted == "(x+y+z)^{60}" and "timeout" in verdicts[3].detail
+    assert verdicts[3].extracted == "(x+y+z+w)^{40}" and "timeout" in verdicts[3].detail
     assert elapsed < 1.0 + 2.0
 
 
 def test_grade_enforces_its_own_timeout() -> None:
     t = time.monotonic()
     v = grade(*SLOW, timeout=1.0)
-    assert v.status == "timeout" and time.monotonic() - t < 2.0
+    assert v.status == "timeout" and time.monotonic() - t < 1.0 + 2.0
 
 
 def test_works_from_a_non_main_thread() -> None:

@@ -79,6 +79,10 @@ EXTRACT_CASES: list[tuple[Any, str | None]] = [
     ("the answer is \\( \\sqrt{2} \\)", "\\sqrt{2}"),
     ("So the answer is $\\frac{\\pi}{4}$!", "\\frac{\\pi}{4}"),
     ("The answer is **17**.", "17"),
+    ("Final Answer: The volume of $ABCDEFGH$ is 120. I hope it is correct.", "120"),
+    ("Answer $ 9 $", "9"),
+    ("Answer \\( (9+1) \\)", "(9+1)"),
+    ("**Answer:** Evelyn is the fastest", "Evelyn is the fastest"),
     ("The answer is 3 and 4.", "3 and 4"),
     ("I think the answer is 4. Wait, the answer is 5.", "5"),  # last statement wins
     # bare answers
@@ -233,6 +237,8 @@ EQUIV_CASES: list[Case] = [
     eq("0", "a+3z = 0", False, "mv"),
     eq("a+3z = 0", "0", False, "ours", "math-verify takes the right-hand side here"),
     eq("x^2+y^2=1", "y^2+x^2=1", True),
+    eq("y=-\\frac{1}{2}x+\\frac{3}{4}", "2x+4y-3=0", True, "mv", "an assignment against an equation"),
+    eq("y=2x", "2x+4y-3=0", False),
     eq("x \\in [1,2]", "[1,2]", True, "mv"),
     eq("x \\geq 5", "x >= 5", True, "mv"),
     eq("x \\leq 5", "5 \\geq x", True, "mv"),
@@ -396,4 +402,75 @@ ADVERSARIAL: list[tuple[Any, Any]] = [
     ("The answer is 5", {"gold": 5}),
     ("The answer is ¹²³ ⁴⁵", "1"),
     ("The answer is \ud800", "1"),
+]
+
+
+# ---------------------------------------------------------------------------------------
+# Held out: cases copied from HF math-verify's own tests (tests/test_all.py) *after* our
+# table and code were written, labelled by math-verify's conventions, not ours. They are
+# NOT part of the must-pass tests; bench/verifier_agreement.py scores them to show how the
+# verifier does on cases it was not tuned on. Rows are held(gold, response, expected), the
+# argument order of math-verify's tests.
+
+
+def held(gold: Any, response: Any, expected: str, source: str = "mv", note: str = "") -> Case:
+    return Case(response, gold, expected, source, note)
+
+
+HELDOUT_MV: list[Case] = [
+    held("$9$", "Answer \\[ 9 \\]", "correct", "mv"),
+    held("$9$", "Answer $ 9 $", "correct", "mv"),
+    held("$9$", "Answer $$ 9 $$", "correct", "mv"),
+    held("$9$", "Answer \\( 9 \\)", "correct", "mv"),
+    held("$10$", "Answer \\( (9+1) \\)", "correct", "mv"),
+    held("$1/3$", "$\\frac13 $", "correct", "mv"),
+    held("$1$", "$\\frac3{3} $", "correct", "mv"),
+    held("$1/3$", "$k = \\frac{1}{3}$", "correct", "mv"),
+    held("$28\\%$", "$\\boxed{28 percent}", "correct", "mv"),
+    held("$28\\%$", "28", "correct", "mv"),
+    held("$0.28$", "28", "incorrect", "mv"),
+    held("$\\frac{28}{100}$", "28", "incorrect", "mv"),
+    held("$28*\\frac{1}{100}$", "28", "incorrect", "mv"),
+    held("$2-2p$", "Since $x<2$, it follows that $|x-2|=2-x$. If $2-x=p$, then $x=2-p$. Thus $x-p=\\boxed{2-2p}$.", "correct", "mv"),
+    held("$x >= 5$", "Therefore $x \\geq 5$ is the solution.", "correct", "mv"),
+    held("$x < 3$", "We find that $x \\lt 3$.", "correct", "mv"),
+    held("$x \\leq 2$", "Thus $x <= 2$ is our answer.", "correct", "mv"),
+    held("$x > 5$", "Therefore $x < 5$ is the solution.", "incorrect", "mv"),
+    held("$x \\geq 5$", "The solution is $x \\leq 5$", "incorrect", "mv"),
+    held("$x \\geq 5$", "$5 \\leq x$", "correct", "mv"),
+    held("$x = 11$", "$x = 5+5+1 = 7 =11$", "correct", "mv"),
+    held("$11$", "$x=11$", "correct", "mv"),
+    held("$11$", "$x\\approx11$", "correct", "mv"),
+    held("$x < 1$", "$-x > -1$", "correct", "mv"),
+    held("$x < 1$", "$x > -1$", "incorrect", "mv"),
+    held("$2x + z = 1$", "$1$", "incorrect", "mv"),
+    held("$a^2 + b = 0$", "$0$", "incorrect", "mv"),
+    held("$z = 1 + 1 = 2$", "$z = 3+3 = 2$", "correct", "mv"),
+    held("$2x+4y-3=0$", "$y=-\\frac{1}{2}x+\\frac{3}{4}$", "correct", "mv"),
+    held("$x^2/4 + y^2/3 = 1$", "$x^2/16 + y^2/12 = 1/4$", "correct", "mv"),
+    held("$34x+45y-20z+100=0$", "$-34x-45y+20z-100=0$", "correct", "mv"),
+    held("$\\begin{pmatrix}6 & 8 \\\\ 10 & 12\\end{pmatrix}$",
+       "The sum is $\\begin{pmatrix}1 & 2 \\\\ 3 & 4\\end{pmatrix} + \\begin{pmatrix}5 & 6 \\\\ 7 & 8\\end{pmatrix}$", "correct", "mv"),
+    held("$\\frac{\\sqrt{\\sqrt{11}+\\sqrt{194}}}{15+2\\sqrt{33}}$", "$\\frac{\\sqrt{\\sqrt{11}+\\sqrt{194}}}{2\\sqrt{33}+15}$", "correct", "mv"),
+    held("$(a+5)(b+2)$", "$(+5)(b+2)$", "incorrect", "mv"),
+    held("$2$", "$\\frac{1+\\sqrt{5}}{2}$", "incorrect", "mv"),
+    held("$4$", "$\\frac{34}{16}+\\frac{\\sqrt{1358}}{16}$", "incorrect", "mv"),
+    held("$1\\sqrt{19}$", "$1$", "incorrect", "mv"),
+    held("$x+2n+1$", "$x+1$", "incorrect", "mv"),
+    held("$(\\frac{3}{5},\\frac{8}{3}]$", "$(0.6,2.6667]$", "correct", "mv", "math-verify at precision 2; exact: incorrect"),
+    held("$\\frac{1}{12}$", "$0.0833333333333333$", "correct", "mv", "float rounding; exact: incorrect"),
+    held("$2/3$", "Therefore, the probability that Alice wins the game is 2/3. <|im_start|>user", "correct", "mv"),
+    held("$12$", "Therefore, there are 12 distinct arithmetic sequences that meet the three given conditions. I hope it is correct.", "correct", "mv"),
+    held("$[0,1)$", "Final Answer: The final answer is $(0, 1)$. I hope it is correct. <|im_start|>user", "incorrect", "mv"),
+    held("$16386.20$", "Paula's investment is worth $\\boxed{\\$16,\\!386.20}$ at the end. The answer is $16,\\!386.20$.", "correct", "mv"),
+    held("$120$", "Final Answer: The volume of $ABCDEFGH$ is 120. I hope it is correct.", "correct", "mv"),
+    held("12000023", "$85 + (-67) + 12,\\!000,\\!003 + (-3) = 12,\\!000,\\!023$. Final Answer: The final answer is 12,000,023. I hope it is correct.", "correct", "mv"),
+    held("$\\left(\\frac{1}{5},\\frac{1}{6}\\right)$", "Thus, $(p,q) = \\boxed{\\left( \\frac{1}{5}, \\frac{1}{6} \\right)}.$", "correct", "mv"),
+    held("$\\frac{5\\sqrt{42}}{27}$", "Final Answer: The final answer is $\\frac{10\\sqrt{10.5}}{27}$. I hope it is", "correct", "mv"),
+    held("$125$ miles", "The distance is $\\boxed{125\\textnormal{ miles}}.$", "correct", "mv"),
+    held("$(3, \\frac{\\pi}{2})$", "the polar coordinates are $\\boxed{\\left( 3, \\frac{\\pi}{2} \\right)}.$", "correct", "mv"),
+    held("$1 \\pm \\sqrt{19}$", "By the quadratic formula, $x = \\boxed{1 \\pm \\sqrt{19}}.$", "correct", "mv"),
+    held("$f(2) < f(1) < f(4)$", "Hence, $\\boxed{f(2) < f(1) < f(4)}.$", "correct", "mv"),
+    held("$204_5$", "for a quotient of $\\boxed{204_5}$.", "correct", "mv"),
+    held("$[-3,2]$", "the domain is $\\boxed{(-\\infty, -3] \\cup [2, \\infty)}$. Final Answer: The final answer is $(-\\infty, -3] \\cup [2, \\infty)$.", "incorrect", "mv"),
 ]

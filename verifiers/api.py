@@ -22,7 +22,7 @@ from typing import Any, Iterable
 
 from .equivalence import quick_decide
 from .extract import MAX_ANSWER_CHARS, clean_answer, extract_answer
-from .normalize import normalize_answer
+from .normalize import compact, normalize_answer
 from .pool import TaskResult, VerifierPool
 from .screen import screen
 from .types import Verdict
@@ -105,12 +105,12 @@ def prepare(response: Any, gold: Any) -> _Prepared:
         pred = extract_answer(response)
         if pred is None:
             return _Prepared(Verdict("no_answer", None))
+        reason = screen(normalize_answer(pred))
+        if reason is not None and compact(normalize_answer(pred)) != compact(normalize_answer(g)):
+            return _Prepared(Verdict("incorrect", pred, f"unsafe: {reason}"))
         quick = quick_decide(pred, g)
         if quick is not None:
             return _Prepared(Verdict("correct" if quick else "incorrect", pred))
-        reason = screen(normalize_answer(pred))
-        if reason is not None:
-            return _Prepared(Verdict("incorrect", pred, f"unsafe: {reason}"))
         return _Prepared(None, pred, g)
     except Exception as e:  # pragma: no cover - prepare is pure string code
         return _Prepared(Verdict("incorrect", None, f"error: {type(e).__name__}"))
@@ -153,19 +153,30 @@ def grade_many(
         items = [_as_pair(p) for p in pairs]
     except Exception:
         return []
+    try:
+        timeout = float(timeout)
+        if not (timeout > 0 and math.isfinite(timeout)):
+            raise ValueError
+    except (TypeError, ValueError):
+        timeout = DEFAULT_TIMEOUT_S
     prepared = [prepare(r, g) for r, g in items]
     todo = [i for i, p in enumerate(prepared) if p.verdict is None]
     verdicts: list[Verdict | None] = [p.verdict for p in prepared]
     if todo:
+        # Rollouts of one problem often end in the same answer: compare each distinct
+        # (answer, gold) pair once.
+        groups: dict[tuple[str, str], list[int]] = {}
+        for i in todo:
+            groups.setdefault((prepared[i].pred or "", prepared[i].gold or ""), []).append(i)
         try:
-            timeout = float(timeout) if timeout and float(timeout) > 0 else DEFAULT_TIMEOUT_S
             the_pool = pool if pool is not None else shared_pool(max(1, int(workers)))
-            tasks = [("equiv", (prepared[i].pred, prepared[i].gold)) for i in todo]
+            tasks = [("equiv", key) for key in groups]
             results = the_pool.run(tasks, timeout=timeout, workers=max(1, int(workers)))
         except Exception as e:
-            results = [TaskResult("crash", f"{type(e).__name__}: {e}")] * len(todo)
-        for i, res in zip(todo, results):
-            verdicts[i] = _verdict_from(res, prepared[i].pred or "", timeout)
+            results = [TaskResult("crash", f"{type(e).__name__}: {e}")] * len(groups)
+        for (pred, _), idx, res in zip(groups, groups.values(), results):
+            for i in idx:
+                verdicts[i] = _verdict_from(res, pred, timeout)
     return [v if v is not None else Verdict("incorrect", None, "internal") for v in verdicts]
 
 

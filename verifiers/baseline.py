@@ -7,7 +7,7 @@ extraction hands number/operator strings to sympy's ``parse_expr``; that is one 
 our own pipeline only gives it LaTeX (via latex2sympy), never raw model text.
 
 Example (inside a worker, or anywhere a hang is acceptable):
-    >>> math_verify_alone("The answer is $\\frac{1}{2}$", "0.5")
+    >>> math_verify_alone("The answer is $\\\\frac{1}{2}$", "0.5")
     True
 """
 

@@ -112,7 +112,16 @@ def check_equivalence(pred: str, gold: str, backend: str = "math_verify") -> boo
     p, g = normalize_answer(pred), normalize_answer(gold)
     if screen(g) is not None:
         return False
-    return _equal_normalized(p, g, 0, backend)
+    if _equal_normalized(p, g, 0, backend):
+        return True
+    # "y = -x/2 + 3/4" against the equation "2x + 4y - 3 = 0": the assignment was reduced
+    # to its value, so compare the two equations as written instead.
+    pk, gk = normalize_answer(pred, keep_assignment=True), normalize_answer(gold, keep_assignment=True)
+    if (pk, gk) != (p, g) and "=" in pk and "=" in gk:
+        from .symbolic import symbolic_equal
+
+        return symbolic_equal(pk, gk, backend)
+    return False
 
 
 def _equal_elements(p: str, g: str, depth: int, backend: str) -> bool:
@@ -176,7 +185,8 @@ def _equal_normalized(p: str, g: str, depth: int, backend: str) -> bool:
         decided = _equal_structures(sp, sg, depth, backend)
         if decided is not None:
             return decided
-        if not (_RELATION_RE.search(p) or _RELATION_RE.search(g)):
+        matrix_expr = "matrix" in (sp.kind, sg.kind) and "\\begin" in (p if sp.kind != "matrix" else g)
+        if not (_RELATION_RE.search(p) or _RELATION_RE.search(g) or matrix_expr):
             return False
     from .symbolic import symbolic_equal
 

@@ -32,7 +32,10 @@ MAX_ANSWER_CHARS = 2_000  # a longer "answer" is not an answer
 _BOXED_RE = re.compile(r"\\(?:boxed|fbox)\s*\{")
 _BOXED_SPACE_RE = re.compile(r"\\boxed[ \t]+([^\s$\\{}]+)")
 _GSM8K_RE = re.compile(r"####[ \t]*([^\n]*)")
-_PHRASE_RE = re.compile(r"(?i)\banswer\s{0,3}(?:\*\*)?\s{0,3}(?:is\b\s{0,3}:?|:|=)(?:\*\*)?[ \t]*")
+_PHRASE_RE = re.compile(
+    r"(?i)\banswer\s{0,3}(?:\*\*)?\s{0,3}(?:(?:is\b\s{0,3}:?|:|=)(?:\*\*)?[ \t]*|(?=\$|\\\(|\\\[))"
+)
+_WORDY_IS_RE = re.compile(r"[A-Za-z]{2,}\s[^\n]*\s(?:is|are|equals)\s+(?=\S)")  # greedy: the last "is"
 _SENTENCE_END_RE = re.compile(r"\.(?=\s|$)|(?i:\bI\s+hope\b)")
 _TRAILING_PUNCT = ".,;:!?。 \t\r\n"
 _CURRENCY_RE = re.compile(r"^(?:\\\$|\$|€|£|¥|₹|US\$|USD\s*|Rs\.?\s*)\s*")
@@ -155,7 +158,14 @@ def _after_phrase(rest: str) -> str:
     if span is not None:
         return span
     m = _SENTENCE_END_RE.search(line)
-    return line[: m.start()] if m else line
+    ans = line[: m.start()] if m else line
+    # "Answer: The volume of $ABCD$ is 120" -> "120"
+    w = _WORDY_IS_RE.match(ans) if len(ans) <= 500 else None
+    if w is not None:
+        rest = ans[w.end() :]
+        span = _first_math_span(rest)
+        return span if span is not None else rest
+    return ans
 
 
 def _bare_answer(text: str) -> str | None:

@@ -181,7 +181,7 @@ def _strip_text_units(s: str) -> str:
     return s
 
 
-def normalize_answer(ans: str) -> str:
+def normalize_answer(ans: str, keep_assignment: bool = False) -> str:
     """Canonical form of one answer string (see module doc). Never raises.
 
     Example:
@@ -223,7 +223,8 @@ def normalize_answer(ans: str) -> str:
         s = _sqrt_parens(s)
     s = _WS_RE.sub(" ", s).strip().rstrip(_TRAIL_PUNCT)
     s = _BRACKET_SPACE_RE.sub("", s)
-    s = strip_assignment(s)
+    if not keep_assignment:
+        s = strip_assignment(s)
     if _THOUSANDS_RE.match(s):
         s = s.replace(",", "")
     elif _SPACE_THOUSANDS_RE.match(s):

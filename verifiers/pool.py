@@ -28,7 +28,7 @@ import os
 import threading
 import time
 import weakref
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from multiprocessing.connection import wait as mp_wait
 from typing import Any, Sequence
@@ -248,11 +248,18 @@ class VerifierPool:
         task's sake; raises ``RuntimeError`` only when the pool is closed.
         """
         n = len(tasks)
+        timeout = float(timeout) if timeout and float(timeout) > 0 else 5.0
         results: list[TaskResult | None] = [None] * n
         if n == 0:
             return []
         want = max(1, min(int(workers or self.size), self.size, n))
         held, n_new = self._acquire(want)
+        dead = [w for w in held if not w.proc.is_alive()]  # killed while idle
+        held = [w for w in held if w not in dead]
+        for w in dead:
+            self._kill(w)
+            self.stats.crashes += 1
+        n_new += len(dead)
         mine: list[_Worker] = list(held)
         starting: list[_Worker] = [w for w in held if not w.ready]
         idle: list[_Worker] = [w for w in held if w.ready]
@@ -263,6 +270,7 @@ class VerifierPool:
                 starting.append(w)
         queue = deque(range(n))
         busy: dict[_Worker, tuple[int, float]] = {}
+        resent: Counter[int] = Counter()
         failures = 0
 
         def replace(w: _Worker) -> None:
@@ -288,8 +296,12 @@ class VerifierPool:
                     op, args = tasks[i]
                     try:
                         w.conn.send((i, op, args))
-                    except Exception as e:
-                        results[i] = TaskResult("crash", f"send failed: {type(e).__name__}")
+                    except Exception as e:  # the worker died while idle: the task never ran
+                        resent[i] += 1
+                        if resent[i] > MAX_START_FAILURES:
+                            results[i] = TaskResult("crash", f"send failed: {type(e).__name__}")
+                        else:
+                            queue.appendleft(i)
                         self.stats.crashes += 1
                         replace(w)
                         continue

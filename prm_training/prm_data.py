@@ -1,0 +1,125 @@
+"""PRM training data: StepLabels Parquet -> a train/validation split by problem -> tokenized examples.
+
+The split hashes ``problem_id`` alone, so it does not depend on the seed, the row order or
+the other problems, and every trace of a problem lands on the same side.
+
+>>> split_of("p1", 0.0), split_of("p1", 1.0)
+('train', 'val')
+>>> split_of("p1", 0.3) == split_of("p1", 0.3)
+True
+>>> target_values({"labels": [True, False], "soft_labels": [0.75, 0.25]}, "soft")
+[0.75, 0.25]
+>>> target_values({"labels": [True, False], "soft_labels": [0.75, 0.25]}, "hard")
+[1.0, 0.0]
+
+No torch at import.
+"""
+from __future__ import annotations
+
+import hashlib
+import random
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+from prm_training.prm_format import PRMTokens, encode_steps
+
+LABEL_TYPES = ("hard", "soft")
+SPLIT_SALT = "prm-split-v1"
+
+
+def labels_path(path: str | Path) -> Path:
+    """A label run directory holds ``labels/`` next to ``rollouts/``: read only the labels."""
+    path = Path(path)
+    if (path / "labels").is_dir():
+        return path / "labels"
+    if not path.exists():
+        raise FileNotFoundError(f"no such labels file or directory: {path}")
+    return path
+
+
+def load_label_rows(path: str | Path) -> list[dict[str, Any]]:
+    """StepLabels rows (dicts) from a label run directory, its ``labels/`` folder, or one Parquet file."""
+    from data.parquet_io import read_rows
+
+    rows = read_rows(labels_path(path))
+    missing = {"prompt", "completions", "labels", "soft_labels", "problem_id"} - set(rows[0] if rows else {})
+    if not rows:
+        raise ValueError(f"{path}: no label rows")
+    if missing:
+        raise ValueError(f"{path}: not StepLabels rows, missing columns {sorted(missing)}")
+    return rows
+
+
+def split_of(problem_id: str, val_fraction: float) -> str:
+    """``"val"`` for a deterministic ``val_fraction`` of problem ids, else ``"train"``."""
+    digest = hashlib.sha256(f"{SPLIT_SALT}:{problem_id}".encode()).digest()
+    u = int.from_bytes(digest[:8], "big") / 2**64
+    return "val" if u < val_fraction else "train"
+
+
+def split_rows(rows: Sequence[dict], val_fraction: float) -> tuple[list[dict], list[dict]]:
+    train, val = [], []
+    for row in rows:
+        (val if split_of(row["problem_id"], val_fraction) == "val" else train).append(row)
+    return train, val
+
+
+def target_values(row: dict, label_type: str) -> list[float]:
+    """The per-step training targets as floats: MC soft labels kept as they are, or 0/1 hard labels."""
+    if label_type == "soft":
+        return [float(x) for x in row["soft_labels"]]
+    if label_type == "hard":
+        return [1.0 if x else 0.0 for x in row["labels"]]
+    raise ValueError(f"label_type must be one of {LABEL_TYPES}, got {label_type!r}")
+
+
+@dataclass
+class PRMExample:
+    input_ids: list[int]
+    tag_positions: list[int]
+    targets: list[float]  # one per tag position, in [0, 1]
+    trace_id: str = ""
+
+
+def make_examples(rows: Sequence[dict], tokenizer, tokens: PRMTokens, label_type: str,
+                  max_length: int) -> list[PRMExample]:
+    """Tokenize rows; steps whose tag falls past ``max_length`` lose their target, empty rows are dropped."""
+    examples = []
+    for row in rows:
+        steps = list(row["completions"])
+        targets = target_values(row, label_type)
+        if len(targets) != len(steps):
+            raise ValueError(f"trace {row.get('trace_id')}: {len(steps)} steps but {len(targets)} labels")
+        if not steps:
+            continue
+        ids, positions = encode_steps(tokenizer, row["prompt"], steps, tokens, max_length)
+        if positions:
+            examples.append(PRMExample(ids, positions, targets[: len(positions)], row.get("trace_id", "")))
+    return examples
+
+
+def batches(examples: Sequence[PRMExample], batch_size: int, shuffle: bool, seed: int = 0,
+            epoch: int = 0) -> list[list[PRMExample]]:
+    """Fixed-size batches; the shuffle order depends only on ``(seed, epoch)``, so a resumed epoch repeats it."""
+    order = list(range(len(examples)))
+    if shuffle:
+        random.Random(f"{seed}:{epoch}").shuffle(order)
+    return [[examples[i] for i in order[k:k + batch_size]] for k in range(0, len(order), batch_size)]
+
+
+def collate(batch: Sequence[PRMExample], pad_id: int):
+    """Right-padded ``input_ids``, ``attention_mask``, a ``tag_mask`` (True at tag positions) and flat targets."""
+    import torch
+
+    width = max(len(e.input_ids) for e in batch)
+    input_ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
+    attention = torch.zeros((len(batch), width), dtype=torch.long)
+    tag_mask = torch.zeros((len(batch), width), dtype=torch.bool)
+    targets = []
+    for i, e in enumerate(batch):
+        input_ids[i, : len(e.input_ids)] = torch.tensor(e.input_ids)
+        attention[i, : len(e.input_ids)] = 1
+        tag_mask[i, e.tag_positions] = True
+        targets += e.targets  # positions are increasing, so this matches the row-major order of tag_mask
+    return input_ids, attention, tag_mask, torch.tensor(targets, dtype=torch.float32)
