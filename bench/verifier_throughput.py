@@ -1,6 +1,6 @@
 """Verdicts per second of ``grade_many`` with 1 and 2 worker processes.
 
-    python bench/verifier_throughput.py [--n 1000] [--timeout 5] [--seed 0]
+    python bench/verifier_throughput.py [--n 1000] [--timeout 5] [--seed 0] [--repeats 2]
 
 The mix (deterministic from ``--seed``), per 1,000 pairs:
 
@@ -87,7 +87,7 @@ def build_mix(n: int, seed: int) -> tuple[list[tuple], list[str]]:
             elif kind == "no_answer":
                 pair = no_answer_pair(rng)
             else:
-                pair = SLOW
+                pair = (SLOW[0].replace("40", str(40 + i)), SLOW[1].replace("40", str(40 + i)))
             items.append((pair, kind))
     rng.shuffle(items)
     return [p for p, _ in items], [k for _, k in items]
@@ -112,6 +112,7 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=1000)
     ap.add_argument("--timeout", type=float, default=5.0)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "verifier_throughput.json"))
     args = ap.parse_args()
 
@@ -124,10 +125,16 @@ def main() -> None:
     }
     rows = []
     print(f"grade_many throughput, timeout {args.timeout}s, mix of {len(pairs)}: {dict(Counter(kinds))}")
+    print(f"best of {args.repeats} interleaved runs per row (the 2 cores are shared)")
     print(f"{'subset':15} {'workers':>7} {'pairs':>6} {'seconds':>8} {'verdicts/s':>11}  statuses")
     for name, subset in subsets.items():
-        for w in (1, 2):
-            rate, dt, statuses = measure(subset, w, args.timeout)
+        best: dict[int, tuple[float, float, Counter]] = {}
+        for _ in range(args.repeats):
+            for w in (1, 2):  # interleaved, so load drift hits both alike
+                rate, dt, statuses = measure(subset, w, args.timeout)
+                if w not in best or rate > best[w][0]:
+                    best[w] = (rate, dt, statuses)
+        for w, (rate, dt, statuses) in sorted(best.items()):
             rows.append({"subset": name, "workers": w, "pairs": len(subset), "seconds": round(dt, 3),
                          "verdicts_per_s": round(rate, 1), "statuses": dict(statuses)})
             print(f"{name:15} {w:>7} {len(subset):>6} {dt:>8.2f} {rate:>11.1f}  {dict(statuses)}")
@@ -140,6 +147,7 @@ def main() -> None:
         "verifier_verdicts_per_s_2_workers": mix[2],
         "speedup_2_over_1": round(mix[2] / mix[1], 2),
         "timeout_s": args.timeout,
+        "repeats": args.repeats,
         "mix": dict(Counter(kinds)),
         "rows": rows,
         "cpu_count": os.cpu_count(),

@@ -201,7 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="run the main job end to end on the embedded default")
     p.add_argument("--out", default="runs/demo")
-    p.add_argument("--problems", type=int, default=200)
+    p.add_argument("--problems", type=int, default=100)
     p.add_argument("--samples", type=int, default=4)
     p.add_argument("--engine", choices=["vllm", "hf"], default="vllm")
     p.set_defaults(func=cmd_demo)

@@ -106,6 +106,14 @@ def _check_checkpoint(folder: Path) -> None:
         raise RuntimeError(f"conversion wrote an incomplete checkpoint in {folder}: missing {missing}")
 
 
+def _even_file_modes(folder: Path) -> None:
+    """safetensors writes its file 0600 through a temp file; give every file the mode config.json got."""
+    mode = (folder / "config.json").stat().st_mode & 0o777
+    for path in folder.iterdir():
+        if path.is_file():
+            path.chmod(mode)
+
+
 def convert_gguf(gguf_path: str | Path, out_dir: str | Path, dtype: str = "float32",
                  overwrite: bool = False) -> Path:
     """Load ``gguf_path`` with transformers' GGUF support and save it as an HF checkpoint in ``out_dir``.
@@ -146,6 +154,7 @@ def convert_gguf(gguf_path: str | Path, out_dir: str | Path, dtype: str = "float
     tokenizer.save_pretrained(tmp)
     _tidy_tokenizer_config(tmp, getattr(model.config, "max_position_embeddings", None))
     _check_checkpoint(tmp)
+    _even_file_modes(tmp)
     n_params = sum(p.numel() for p in model.parameters())
     info = {"source": str(gguf_path.resolve()), "source_bytes": gguf_path.stat().st_size, "dtype": dtype,
             "architecture": (model.config.architectures or [type(model).__name__])[0],

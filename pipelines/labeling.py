@@ -15,7 +15,6 @@ from labelers.aggregate import aggregate
 from labelers.strategies import LabelState, make_strategy, new_state
 from pipelines.engines.base import Engine, GenRequest
 
-VERIFIER_NAME = "prm-factory-verifiers"
 
 
 @dataclass
@@ -56,6 +55,8 @@ def rollout_request(trace: Trace, step_index: int, n: int, round_index: int, cfg
 def label_shard(engine: Engine, traces: Sequence[Trace], cfg: LabelConfig,
                 grade_many: Callable | None = None) -> ShardResult:
     """Label ``traces`` and return their StepLabels and Rollout rows, plus timing and verdict counts."""
+    from verifiers import VERIFIER_NAME
+
     if grade_many is None:
         from verifiers import grade_many
     strategy = cfg.make_strategy()

@@ -80,13 +80,14 @@ class PRMExample:
     tag_positions: list[int]
     targets: list[float]  # one per tag position, in [0, 1]
     trace_id: str = ""
+    row_index: int = -1  # position of the source row in the list given to make_examples
 
 
 def make_examples(rows: Sequence[dict], tokenizer, tokens: PRMTokens, label_type: str,
                   max_length: int) -> list[PRMExample]:
     """Tokenize rows; steps whose tag falls past ``max_length`` lose their target, empty rows are dropped."""
     examples = []
-    for row in rows:
+    for index, row in enumerate(rows):
         steps = list(row["completions"])
         targets = target_values(row, label_type)
         if len(targets) != len(steps):
@@ -95,7 +96,7 @@ def make_examples(rows: Sequence[dict], tokenizer, tokens: PRMTokens, label_type
             continue
         ids, positions = encode_steps(tokenizer, row["prompt"], steps, tokens, max_length)
         if positions:
-            examples.append(PRMExample(ids, positions, targets[: len(positions)], row.get("trace_id", "")))
+            examples.append(PRMExample(ids, positions, targets[: len(positions)], row.get("trace_id", ""), index))
     return examples
 
 

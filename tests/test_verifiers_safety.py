@@ -189,3 +189,17 @@ def test_inside_a_ray_actor() -> None:
     finally:
         ray.shutdown()
         shutil.rmtree(temp_dir, ignore_errors=True)
+
+
+def test_affinity_prefers_a_task_with_a_known_gold() -> None:
+    from collections import deque
+
+    from verifiers.pool import _pick, _Worker
+
+    w = _Worker(proc=None, conn=None, started=0.0)
+    keys = ["a", "b", "a", "c"]
+    queue = deque(range(4))
+    assert _pick(queue, w, keys) == 0  # nothing known yet: the head, and "a" is remembered
+    assert _pick(queue, w, keys) == 2  # the other task with gold "a" jumps the queue
+    assert list(queue) == [1, 3]
+    assert _pick(queue, w, None) == 1  # no keys: plain FIFO

@@ -171,7 +171,8 @@ def grade_many(
         try:
             the_pool = pool if pool is not None else shared_pool(max(1, int(workers)))
             tasks = [("equiv", key) for key in groups]
-            results = the_pool.run(tasks, timeout=timeout, workers=max(1, int(workers)))
+            golds = [gold for _, gold in groups]  # affinity: a worker re-uses its parse of a gold
+            results = the_pool.run(tasks, timeout=timeout, workers=max(1, int(workers)), keys=golds)
         except Exception as e:
             results = [TaskResult("crash", f"{type(e).__name__}: {e}")] * len(groups)
         for (pred, _), idx, res in zip(groups, groups.values(), results):

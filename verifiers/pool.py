@@ -28,7 +28,8 @@ import os
 import threading
 import time
 import weakref
-from collections import Counter, deque
+from collections import Counter, OrderedDict, deque
+from itertools import islice
 from dataclasses import dataclass, field
 from multiprocessing.connection import wait as mp_wait
 from typing import Any, Sequence
@@ -38,6 +39,8 @@ from .worker import worker_main
 DEFAULT_MEMORY_LIMIT = int(os.environ.get("PRM_VERIFIER_MEMORY_MB", "4096")) << 20
 STARTUP_TIMEOUT_S = 120.0
 MAX_START_FAILURES = 3
+AFFINITY_MEMORY = 256  # keys remembered per worker (its parse cache holds 256 entries)
+AFFINITY_WINDOW = 32  # how far down the queue to look for a task with a familiar key
 _PRELOAD = "verifiers._preload"
 _POOLS: "weakref.WeakSet[VerifierPool]" = weakref.WeakSet()
 
@@ -62,6 +65,13 @@ class _Worker:
     started: float
     ready: bool = False
     tasks_done: int = 0
+    recent: "OrderedDict[Any, None]" = field(default_factory=OrderedDict)  # affinity keys it has seen
+
+    def remember(self, key: Any) -> None:
+        self.recent[key] = None
+        self.recent.move_to_end(key)
+        if len(self.recent) > AFFINITY_MEMORY:
+            self.recent.popitem(last=False)
 
 
 @dataclass
@@ -240,12 +250,21 @@ class VerifierPool:
             return None
 
     # -- running -----------------------------------------------------------------------
-    def run(self, tasks: Sequence[tuple[str, tuple]], timeout: float, workers: int | None = None) -> list[TaskResult]:
+    def run(
+        self,
+        tasks: Sequence[tuple[str, tuple]],
+        timeout: float,
+        workers: int | None = None,
+        keys: Sequence[Any] | None = None,
+    ) -> list[TaskResult]:
         """Run ``(op, args)`` tasks, each limited to ``timeout`` seconds; results keep order.
 
         A task that runs over its limit gets ``TaskResult("timeout")``; its worker is
         killed and replaced, and the remaining tasks still run. Never raises for a
         task's sake; raises ``RuntimeError`` only when the pool is closed.
+
+        ``keys`` (one per task, e.g. the gold answer) give affinity: a free worker
+        prefers a queued task whose key it has seen, so its parse caches get hits.
         """
         n = len(tasks)
         timeout = float(timeout) if timeout and float(timeout) > 0 else 5.0
@@ -292,7 +311,7 @@ class VerifierPool:
             while queue or busy:
                 while idle and queue:
                     w = idle.pop()
-                    i = queue.popleft()
+                    i = _pick(queue, w, keys)
                     op, args = tasks[i]
                     try:
                         w.conn.send((i, op, args))
@@ -374,6 +393,20 @@ class VerifierPool:
                     self._live -= 1
             self._release(mine)
         return [r if r is not None else TaskResult("crash", "not run") for r in results]
+
+
+def _pick(queue: "deque[int]", w: _Worker, keys: Sequence[Any] | None) -> int:
+    """Next task for worker ``w``: one with a key it knows (within a window), else the head."""
+    if keys is not None and w.recent:
+        for j, i in enumerate(islice(queue, AFFINITY_WINDOW)):
+            if keys[i] in w.recent:
+                del queue[j]
+                w.remember(keys[i])
+                return i
+    i = queue.popleft()
+    if keys is not None:
+        w.remember(keys[i])
+    return i
 
 
 def close_all_pools() -> None:

@@ -1,0 +1,78 @@
+"""Rollout savings: full vs binary vs adaptive on the same traces, against gold step labels.
+
+Prints a table and writes ``bench/results/rollout_savings.json``. Usage (from the repo root):
+
+    python bench/rollout_savings.py --problems 300 --samples 4 --rollouts 8 --engine vllm
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--problems", type=int, default=300)
+    parser.add_argument("--samples", type=int, default=4)
+    parser.add_argument("--rollouts", type=int, default=8)
+    parser.add_argument("--engine", choices=["vllm", "hf"], default="vllm")
+    parser.add_argument("--strategies", default="full,binary,adaptive")
+    parser.add_argument("--work", default=str(ROOT / "runs" / "bench_rollout_savings"))
+    parser.add_argument("--shard-size", type=int, default=128)
+    args = parser.parse_args(argv)
+
+    from data.assets import default_policy_path
+    from data.synthetic import SynthSplit
+    from pipelines.engines import make_engine
+    from pipelines.generate import GenerateConfig, generate_traces
+    from pipelines.label_run import LabelRunConfig, run_label
+    from pipelines.labeling import LabelConfig
+    from pipelines.ray_pool import PoolConfig
+    from pipelines.runtime import configure_runtime
+
+    work = Path(args.work)
+    configure_runtime(work)
+    policy = str(default_policy_path())
+    problems = SynthSplit().heldout(args.problems)
+    traces_dir = work / "gen" / "traces"
+    if not traces_dir.exists():
+        engine = make_engine(args.engine, model=policy)
+        generate_traces(engine, problems, work / "gen", "tiny_policy", GenerateConfig(samples=args.samples))
+        del engine
+    results = {}
+    for strategy in args.strategies.split(","):
+        start = time.time()
+        stats = run_label(LabelRunConfig(
+            traces=str(traces_dir), out=str(work / f"label_{strategy}"),
+            label=LabelConfig(strategy=strategy, rollouts=args.rollouts), engine=args.engine,
+            engine_kwargs={"model": policy}, shard_size=args.shard_size, pool=PoolConfig(actors=1)))
+        results[strategy] = {k: stats.get(k) for k in (
+            "traces", "steps", "rollouts", "generated_tokens", "rollouts_per_step", "hard_accuracy",
+            "hard_balanced_accuracy", "soft_auc", "first_error_accuracy", "false_positives", "false_negatives",
+            "gold_positive_steps", "wall_s")}
+        results[strategy]["tokens_per_step"] = round(stats["generated_tokens"] / max(1, stats["steps"]), 2)
+        results[strategy]["bench_wall_s"] = round(time.time() - start, 1)
+    if "full" in results:
+        for name, r in results.items():
+            r["rollout_ratio_vs_full"] = round(r["rollouts"] / max(1, results["full"]["rollouts"]), 4)
+            r["token_ratio_vs_full"] = round(r["generated_tokens"] / max(1, results["full"]["generated_tokens"]), 4)
+    report = {"config": vars(args), "results": results}
+    print(f"{'strategy':10s} {'roll/step':>9s} {'tok/step':>9s} {'hard_acc':>8s} {'bal_acc':>8s} {'soft_auc':>8s} "
+          f"{'tok_ratio':>9s}")
+    for name, r in results.items():
+        print(f"{name:10s} {r['rollouts_per_step']:9.2f} {r['tokens_per_step']:9.1f} {r['hard_accuracy']:8.4f} "
+              f"{r['hard_balanced_accuracy'] or 0:8.4f} {r['soft_auc'] or 0:8.4f} {r.get('token_ratio_vs_full', 1):9.3f}")
+    out = ROOT / "bench" / "results" / "rollout_savings.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2))
+    return report
+
+
+if __name__ == "__main__":
+    main()

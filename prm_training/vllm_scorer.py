@@ -1,0 +1,84 @@
+"""``VLLMPRMScorer``: the same PRM checkpoint scored through vLLM's pooling runner.
+
+vLLM 0.32 has no "reward" conversion for a causal LM any more; this is how it scores a
+Math-Shepherd-style PRM (settings in ``prm_format.vllm_settings``, stored in ``prm_config.json``):
+
+- ``runner="pooling", convert="classify"`` turns ``LlamaForCausalLM`` into a classifier;
+- ``hf_overrides={"classifier_from_token": ["+", "-"], "method": "no_post_processing"}`` makes
+  its 2-label head the LM-head rows of the good and bad tokens (``load_weights_no_post_processing``);
+- ``PoolerConfig(task="token_classify", pooling_type="STEP", step_tag_id=...)`` keeps the
+  rows at the step-tag positions (``StepPool``), and the head's activation is a softmax over
+  the 2 labels, so column 0 is P(good). (``returned_token_ids`` is not used: in 0.32 it
+  slices the hidden states before the head, not the vocabulary.)
+
+The token ids are computed here with the checkpoint's tokenizer and sent as
+``prompt_token_ids``, so both paths see identical tokens. On CPU the engine uses float32,
+eager mode, a 128 MiB KV cache and the in-process engine core (as ``pipelines.engines.vllm_engine``).
+Build it under ``if __name__ == "__main__":`` in scripts.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Sequence
+
+from data.prompt_format import build_prompt
+from prm_training.prm_format import PRMConfig, encode_steps, vllm_settings
+from prm_training.scorer import as_item
+
+
+class VLLMPRMScorer:
+    def __init__(self, llm, tokenizer, config: PRMConfig, max_length: int):
+        self.llm = llm
+        self.tokenizer = tokenizer
+        self.config = config
+        self.tokens = config.tokens
+        self.max_length = max_length
+
+    @classmethod
+    def from_pretrained(cls, path: str | Path, max_model_len: int | None = None,
+                        kv_cache_memory_bytes: int = 128 << 20, **overrides: Any) -> "VLLMPRMScorer":
+        os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
+        from transformers import AutoTokenizer
+        from vllm import LLM
+        from vllm.config import PoolerConfig
+
+        from pipelines.engines.vllm_engine import on_cpu_platform
+
+        path = str(Path(path).resolve())
+        config = PRMConfig.load(path)
+        tokenizer = AutoTokenizer.from_pretrained(path)
+        settings = vllm_settings(config.tokens)
+        max_model_len = max_model_len or config.max_length
+        kwargs: dict[str, Any] = dict(runner=settings["runner"], convert=settings["convert"],
+                                      hf_overrides=settings["hf_overrides"],
+                                      pooler_config=PoolerConfig(**settings["pooler_config"]),
+                                      max_model_len=max_model_len)
+        if on_cpu_platform():
+            kwargs.update(dtype="float32", enforce_eager=True, kv_cache_memory_bytes=kv_cache_memory_bytes)
+        kwargs.update(overrides)
+        return cls(LLM(model=path, **kwargs), tokenizer, config, max_model_len)
+
+    def score(self, question: str, steps: Sequence[str]) -> list[float]:
+        return self.score_batch([(question, list(steps))])[0]
+
+    def score_batch(self, items: Sequence[Any]) -> list[list[float]]:
+        """P(good) per step for many ``(question, steps)`` pairs (or dicts), one vLLM call."""
+        prompts, index = [], []
+        results: list[list[float]] = [[] for _ in items]
+        for i, item in enumerate(items):
+            question, steps = as_item(item)
+            if not steps:
+                continue
+            ids, _ = encode_steps(self.tokenizer, build_prompt(question), steps, self.tokens)
+            if len(ids) > self.max_length:
+                raise ValueError(f"PRM input of {len(ids)} tokens exceeds max_length {self.max_length}")
+            prompts.append({"prompt_token_ids": ids})
+            index.append(i)
+        if not prompts:
+            return results
+        outputs = self.llm.encode(prompts, pooling_task=vllm_settings(self.tokens)["pooling_task"], use_tqdm=False)
+        for i, out in zip(index, outputs):
+            probs = out.outputs.data.float()  # [n_tags, 2]: softmax over (good, bad)
+            results[i] = (probs[:, 0] / probs.sum(dim=-1)).tolist()
+        return results
