@@ -13,14 +13,15 @@ from __future__ import annotations
 STEP_DELIMITER = "\n"
 
 
-def build_prompt(question: str, steps_prefix: list[str] | tuple[str, ...] = ()) -> str:
-    return question.strip() + STEP_DELIMITER + "".join(s + STEP_DELIMITER for s in steps_prefix)
+def build_prompt(question: str, steps_prefix: list[str] | tuple[str, ...] = (), delimiter: str = STEP_DELIMITER) -> str:
+    """``delimiter`` separates steps as the policy writes them ("\\n\\n" for paragraph-style models)."""
+    return question.strip() + STEP_DELIMITER + "".join(s + delimiter for s in steps_prefix)
 
 
-def solution_text(steps: list[str]) -> str:
+def solution_text(steps: list[str], delimiter: str = STEP_DELIMITER) -> str:
     """The solution body as the policy writes it.
 
     >>> solution_text(["a", "b"])
     'a\\nb'
     """
-    return STEP_DELIMITER.join(steps)
+    return delimiter.join(steps)

@@ -44,3 +44,12 @@ def step_stop_strings(style: StepStyle | str = StepStyle.NEWLINE) -> tuple[str, 
     """
     style = StepStyle(style)
     return {"newline": ("\n",), "paragraph": ("\n\n",), "step_marker": ("\nStep",)}[style.value]
+
+
+def step_delimiter(style: StepStyle | str = StepStyle.NEWLINE) -> str:
+    """What the policy writes between two steps, so a rollout continues text it could have written.
+
+    >>> step_delimiter("paragraph")
+    '\\n\\n'
+    """
+    return "\n\n" if StepStyle(style) is StepStyle.PARAGRAPH else "\n"

@@ -22,6 +22,9 @@ def _add_engine_args(p: argparse.ArgumentParser, default: str = "vllm") -> None:
     p.add_argument("--base-url", default=None, help="openai engine: server URL, e.g. http://127.0.0.1:8000/v1")
     p.add_argument("--served-model", default=None, help="openai engine: model name on the server")
     p.add_argument("--tensor-parallel-size", type=int, default=1, help="vllm engine on GPU")
+    p.add_argument("--max-model-len", type=int, default=512,
+                   help="vllm engine: context length (the tiny policy has 512; real models want 1024 or more)")
+    p.add_argument("--kv-cache-bytes", type=int, default=128 << 20, help="vllm engine on CPU: KV cache size")
 
 
 def build_engine(args, cache_dir: str | Path | None = None):
@@ -35,9 +38,19 @@ def build_engine(args, cache_dir: str | Path | None = None):
         return make_engine("openai", base_url=args.base_url, model=args.served_model)
     if not Path(args.policy).is_dir():
         raise SystemExit(f"--policy {args.policy}: no such checkpoint directory")
+    return make_engine(args.engine, **engine_kwargs(args))
+
+
+def engine_kwargs(args) -> dict:
+    """Keyword arguments of the local engine (vllm or hf) named on the command line."""
+    kwargs = {"model": str(Path(args.policy).resolve())}
     if args.engine == "vllm":
-        return make_engine("vllm", model=str(args.policy), tensor_parallel_size=args.tensor_parallel_size)
-    return make_engine("hf", model=str(args.policy))
+        kwargs.update(max_model_len=args.max_model_len, kv_cache_memory_bytes=args.kv_cache_bytes)
+        if args.tensor_parallel_size > 1:
+            kwargs["tensor_parallel_size"] = args.tensor_parallel_size
+    else:
+        kwargs["max_model_len"] = args.max_model_len
+    return kwargs
 
 
 def policy_name(args) -> str:
@@ -109,15 +122,13 @@ def cmd_label(args) -> None:
 
     configure_runtime(args.out)
     label = LabelConfig(strategy=args.strategy, rollouts=args.rollouts, max_tokens=args.max_tokens, seed=args.seed,
-                        temperature=args.temperature)
+                        temperature=args.temperature, step_style=args.step_style)
     if args.engine == "openai":
-        engine_kwargs = {"base_url": args.base_url, "model": args.served_model}
+        kwargs = {"base_url": args.base_url, "model": args.served_model}
     else:
-        engine_kwargs = {"model": str(Path(args.policy).resolve())}
-        if args.engine == "vllm" and args.tensor_parallel_size > 1:
-            engine_kwargs["tensor_parallel_size"] = args.tensor_parallel_size
+        kwargs = engine_kwargs(args)
     cfg = LabelRunConfig(traces=args.traces, out=args.out, label=label, engine=args.engine,
-                         engine_kwargs=engine_kwargs, shard_size=args.shard_size,
+                         engine_kwargs=kwargs, shard_size=args.shard_size,
                          pool=PoolConfig(actors=args.actors, ray_address=args.ray_address))
     stats = run_label(cfg)
     print_label_summary(stats, args.out)
@@ -195,6 +206,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-tokens", type=int, default=200)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--shard-size", type=int, default=64, help="traces per shard")
+    p.add_argument("--step-style", choices=["newline", "paragraph", "step_marker"], default="newline",
+                   help="how the traces were split into steps (sets the delimiter of rollout prompts)")
     p.add_argument("--actors", type=int, default=0, help="engine actors (default: 1 on CPU, one per GPU)")
     p.add_argument("--ray-address", default=None, help="attach to a Ray cluster (e.g. auto); default: local Ray")
     p.set_defaults(func=cmd_label)

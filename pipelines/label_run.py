@@ -98,7 +98,7 @@ def run_label(cfg: LabelRunConfig) -> dict:
         live["rollouts"] += result["stats"]["rollouts"]
         live["tokens"] += result["stats"]["generated_tokens"]
         elapsed = max(1e-6, time.time() - live["t0"])
-        bar.set_postfix(rollouts_s=f"{live['rollouts'] / elapsed:.0f}", tok_s=f"{live['tokens'] / elapsed:.0f}")
+        bar.set_postfix(rollouts_s=f"{live['rollouts'] / elapsed:.1f}", tok_s=f"{live['tokens'] / elapsed:.0f}")
         bar.update(1)
 
     if todo:

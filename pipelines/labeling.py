@@ -12,6 +12,7 @@ from typing import Callable, Sequence
 from data.prompt_format import build_prompt, solution_text
 from data.records import Rollout, StepLabels, Trace, seed_from
 from labelers.aggregate import aggregate
+from labelers.step_split import step_delimiter
 from labelers.strategies import LabelState, make_strategy, new_state
 from pipelines.engines.base import Engine, GenRequest
 
@@ -29,6 +30,7 @@ class LabelConfig:
     grade_workers: int = 1
     adaptive_batch: int = 2
     adaptive_target: str = "hard"
+    step_style: str = "newline"  # how the traces' steps were split: sets the delimiter of rollout prompts
 
     def make_strategy(self):
         options = {}
@@ -46,7 +48,8 @@ class ShardResult:
 
 def rollout_request(trace: Trace, step_index: int, n: int, round_index: int, cfg: LabelConfig) -> GenRequest:
     return GenRequest(
-        prompt=build_prompt(trace.question, trace.steps[: step_index + 1]), n=n, temperature=cfg.temperature,
+        prompt=build_prompt(trace.question, trace.steps[: step_index + 1], step_delimiter(cfg.step_style)),
+        n=n, temperature=cfg.temperature,
         top_p=cfg.top_p, max_tokens=cfg.max_tokens,
         seed=seed_from("rollout", trace.trace_id, step_index, round_index, cfg.seed),
     )
@@ -60,6 +63,7 @@ def label_shard(engine: Engine, traces: Sequence[Trace], cfg: LabelConfig,
     if grade_many is None:
         from verifiers import grade_many
     strategy = cfg.make_strategy()
+    delimiter = step_delimiter(cfg.step_style)
     states: list[LabelState] = [
         new_state(len(t.steps), bool(t.outcome_correct), t.final_answer is not None) for t in traces
     ]
@@ -77,8 +81,8 @@ def label_shard(engine: Engine, traces: Sequence[Trace], cfg: LabelConfig,
         stats["generate_s"] += time.perf_counter() - start
         pairs = []
         for (t, ask), samples in zip(asks, completions):
-            prefix = solution_text(traces[t].steps[: ask.step_index + 1])
-            pairs.extend((prefix + "\n" + c.text, traces[t].gold_answer) for c in samples)
+            prefix = solution_text(traces[t].steps[: ask.step_index + 1], delimiter)
+            pairs.extend((prefix + delimiter + c.text, traces[t].gold_answer) for c in samples)
         start = time.perf_counter()
         verdicts = iter(grade_many(pairs, workers=cfg.grade_workers, timeout=cfg.grade_timeout))
         stats["verify_s"] += time.perf_counter() - start

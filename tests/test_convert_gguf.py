@@ -115,3 +115,11 @@ def test_vllm_loads_and_generates_like_transformers(smollm2_dir, greedy_request,
     assert greedy.text == hf_greedy[1].text
     sampled = engine.generate([GenRequest(build_prompt(QUESTION), n=2, temperature=1.0, max_tokens=16, seed=1)])
     assert len(sampled[0]) == 2 and all(c.n_tokens > 0 for c in sampled[0])
+
+
+def test_module_doctests():
+    import doctest
+
+    import pipelines.convert_gguf
+
+    assert doctest.testmod(pipelines.convert_gguf).failed == 0
