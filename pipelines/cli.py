@@ -24,7 +24,7 @@ def _add_engine_args(p: argparse.ArgumentParser, default: str = "vllm") -> None:
     p.add_argument("--tensor-parallel-size", type=int, default=1, help="vllm engine on GPU")
     p.add_argument("--max-model-len", type=int, default=512,
                    help="vllm engine: context length (the tiny policy has 512; real models want 1024 or more)")
-    p.add_argument("--kv-cache-bytes", type=int, default=128 << 20, help="vllm engine on CPU: KV cache size")
+    p.add_argument("--kv-cache-bytes", type=int, default=512 << 20, help="vllm engine on CPU: KV cache size")
 
 
 def build_engine(args, cache_dir: str | Path | None = None):

