@@ -28,24 +28,36 @@ LABEL_TYPES = ("hard", "soft")
 SPLIT_SALT = "prm-split-v1"
 
 
-def labels_path(path: str | Path) -> Path:
-    """A label run directory holds ``labels/`` next to ``rollouts/``: read only the labels."""
+def label_files(path: str | Path) -> list[Path]:
+    """The StepLabels Parquet files under ``path``: a label run directory (its ``labels/``), a folder
+    holding several runs, or one file. Files of other record types (``rollouts/``) are skipped."""
+    import pyarrow.parquet as pq
+
+    from data.parquet_io import parquet_files
+
     path = Path(path)
     if (path / "labels").is_dir():
-        return path / "labels"
-    if not path.exists():
-        raise FileNotFoundError(f"no such labels file or directory: {path}")
-    return path
+        path = path / "labels"
+    files = []
+    for f in parquet_files(path):
+        meta = pq.read_schema(f).metadata or {}
+        if meta.get(b"record_type", b"StepLabels") == b"StepLabels":
+            files.append(f)
+    if not files:
+        raise FileNotFoundError(f"no StepLabels Parquet files under {path}")
+    return files
 
 
 def load_label_rows(path: str | Path) -> list[dict[str, Any]]:
-    """StepLabels rows (dicts) from a label run directory, its ``labels/`` folder, or one Parquet file."""
-    from data.parquet_io import read_rows
+    """StepLabels rows (dicts) from ``label_files(path)``, in file order."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
 
-    rows = read_rows(labels_path(path))
-    missing = {"prompt", "completions", "labels", "soft_labels", "problem_id"} - set(rows[0] if rows else {})
+    table = pa.concat_tables([pq.read_table(f) for f in label_files(path)], promote_options="default")
+    rows = table.to_pylist()
     if not rows:
         raise ValueError(f"{path}: no label rows")
+    missing = {"prompt", "completions", "labels", "soft_labels", "problem_id"} - set(rows[0])
     if missing:
         raise ValueError(f"{path}: not StepLabels rows, missing columns {sorted(missing)}")
     return rows

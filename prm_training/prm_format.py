@@ -148,19 +148,23 @@ def vllm_settings(tokens: PRMTokens) -> dict[str, Any]:
     }
 
 
-def labels_fingerprint(labels_dir: str | Path) -> tuple[str | None, str]:
-    """``(run_id, sha256)`` of a label run: the hash of ``DIR/manifest.json``, or of the Parquet files without one."""
-    labels_dir = Path(labels_dir)
-    root = labels_dir if labels_dir.is_dir() else labels_dir.parent
-    for candidate in (root / "manifest.json", root.parent / "manifest.json"):
-        if candidate.exists():
-            blob = candidate.read_bytes()
-            run_id = json.loads(blob).get("run_id") if blob.strip() else None
-            return run_id, hashlib.sha256(blob).hexdigest()
-    from data.parquet_io import parquet_files
+def labels_fingerprint(labels: str | Path) -> tuple[str | None, str]:
+    """``(run_id, sha256)`` of the training labels.
 
+    For a label run directory (or its ``labels/`` folder, or a file in it) this is the run's
+    ``run_id`` and the SHA-256 of its ``manifest.json``. Without a manifest (hand-made files,
+    a folder of several runs) it is ``None`` and a hash of the StepLabels files' bytes.
+    """
+    from prm_training.prm_data import label_files
+
+    labels = Path(labels)
+    root = labels if labels.is_dir() else labels.parent
+    for candidate in (root / "manifest.json", root.parent / "manifest.json"):
+        if candidate.exists() and (candidate.parent / "labels").is_dir():
+            blob = candidate.read_bytes()
+            return json.loads(blob).get("run_id"), hashlib.sha256(blob).hexdigest()
     h = hashlib.sha256()
-    for f in parquet_files(labels_dir):
+    for f in label_files(labels):
         h.update(f.name.encode())
         h.update(hashlib.sha256(f.read_bytes()).digest())
     return None, h.hexdigest()

@@ -56,6 +56,14 @@ def test_load_reads_labels_not_rollouts(tmp_path):
                       [Rollout("t", 0, 0, "x", None, "incorrect", 1).to_dict()], Rollout.SCHEMA, "Rollout")
     assert len(load_label_rows(run)) == 2
     assert len(load_label_rows(run / "labels")) == 2
+    write_label_fixture(tmp_path / "run2", n_problems=3, traces_per_problem=1, seed=1)
+    assert len(load_label_rows(tmp_path)) == 5  # a folder of runs: every labels shard, no rollouts
+
+    from prm_training.prm_format import labels_fingerprint
+
+    run_id, sha = labels_fingerprint(run)
+    assert run_id and labels_fingerprint(run / "labels") == (run_id, sha)
+    assert labels_fingerprint(tmp_path)[0] is None and len(labels_fingerprint(tmp_path)[1]) == 64
 
 
 def test_one_tag_per_step_and_truncation(tokenizer):

@@ -1,0 +1,46 @@
+"""The GPU path: vLLM on CUDA and GPU engine actors. Never runs in CI (no GPU); run with `pytest -m gpu`."""
+import pytest
+
+from data.prompt_format import build_prompt
+from data.synthetic import SynthSplit
+from pipelines.engines import GenRequest
+
+pytestmark = pytest.mark.gpu
+
+
+def _cuda():
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device")
+    return torch
+
+
+def test_vllm_engine_on_cuda_drops_cpu_settings(policy_path):
+    torch = _cuda()
+    from pipelines.engines import make_engine
+
+    engine = make_engine("vllm", model=policy_path, tensor_parallel_size=1, gpu_memory_utilization=0.3)
+    assert not engine.cpu
+    reqs = [GenRequest(build_prompt(p.question), n=4, seed=i) for i, p in enumerate(SynthSplit().heldout(8))]
+    out = engine.generate(reqs)
+    assert [len(c) for c in out] == [4] * 8 and engine.generate(reqs) == out
+    assert torch.cuda.device_count() >= 1
+
+
+def test_label_actors_take_gpus(tmp_path, policy_path):
+    _cuda()
+    import ray
+
+    from data.parquet_io import read_rows
+    from pipelines.generate import GenerateConfig, generate_traces
+    from pipelines.engines import make_engine
+    from pipelines.label_run import LabelRunConfig, run_label
+    from pipelines.labeling import LabelConfig
+
+    engine = make_engine("hf", model=policy_path)
+    generate_traces(engine, SynthSplit().heldout(16), tmp_path / "gen", "tiny_policy", GenerateConfig(samples=2))
+    stats = run_label(LabelRunConfig(traces=str(tmp_path / "gen" / "traces"), out=str(tmp_path / "run"),
+                                     label=LabelConfig(rollouts=4), engine="vllm",
+                                     engine_kwargs={"model": policy_path, "gpu_memory_utilization": 0.3}))
+    assert stats["shards_done"] == stats["shards"] and len(read_rows(tmp_path / "run" / "labels")) == 32
+    ray.shutdown()
