@@ -265,3 +265,41 @@ class SynthSplit:
     def train(self, n: int) -> list[Problem]:
         held = {p.problem_id for p in self.heldout(300)}
         return [p for p in make_problems(n + 300, self.train_seed, self.cfg) if p.problem_id not in held][:n]
+
+
+def propagate_error(chain: list[Operation], at: int, delta: int) -> list[Operation] | None:
+    """The chain as a policy that *reads its own written values* would continue it after writing
+    a wrong result (``result + delta``) at step ``at``. None when the wrong value breaks the task
+    (a non-positive value, or a division that is no longer exact).
+
+    >>> ops = [Operation(2, "+", 3, 5), Operation(5, "*", 2, 10)]
+    >>> [o.equation() for o in propagate_error(ops, 0, 1)]
+    ['2 + 3 = 6', '6 * 2 = 12']
+    """
+    if delta == 0:
+        return None
+    out = list(chain[:at]) + [Operation(chain[at].left, chain[at].op, chain[at].right, chain[at].result + delta)]
+    value = out[-1].result
+    for operation in chain[at + 1:]:
+        if value <= 0 or (operation.op == "/" and value % operation.right):
+            return None
+        result = _apply(value, operation.op, operation.right)
+        out.append(Operation(value, operation.op, operation.right, result))
+        value = result
+    return out if value > 0 else None
+
+
+def error_propagation_example(problem: Problem, rng: random.Random) -> tuple[list[str], int] | None:
+    """Steps with one wrong result whose later steps continue from the written value, and the
+    index of the wrong step (training masks its loss: the policy learns to carry errors, not to
+    make them). None when no small error fits the problem.
+    """
+    chain = parse_gold_chain(problem.gold_steps)
+    at = rng.randrange(len(chain))
+    deltas = [d for d in range(-10, 11) if d]
+    rng.shuffle(deltas)
+    for delta in deltas:
+        corrupted = propagate_error(chain, at, delta)
+        if corrupted is not None:
+            return canonical_steps(corrupted), at
+    return None

@@ -75,7 +75,7 @@ def cmd_train_policy(args) -> None:
 
     cfg = PolicyTrainConfig(steps=args.steps, lr=args.lr, seed=args.seed, hidden_size=args.hidden_size,
                             num_threads=args.threads, snapshot_every=args.snapshot_every,
-                            stop_after=args.stop_after)
+                            stop_after=args.stop_after, error_propagation_prob=args.error_propagation)
     out = train_policy(args.out, cfg)
     print(f"saved policy to {out}")
 
@@ -174,6 +174,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--snapshot-every", type=int, default=0, help="also save OUT/step-N every N steps")
     p.add_argument("--stop-after", type=int, default=0, help="stop after this many steps of the --steps schedule")
+    p.add_argument("--error-propagation", type=float, default=0.0,
+                   help="fraction of training solutions with one wrong result carried into later steps")
     p.set_defaults(func=cmd_train_policy)
 
     p = sub.add_parser("eval-policy", help="held-out greedy and sampled accuracy of a policy")

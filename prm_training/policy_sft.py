@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import random
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -34,6 +35,9 @@ class PolicyTrainConfig:
     num_threads: int = 2
     snapshot_every: int = 0  # also save ``out_dir/step-N`` every N steps (0: only the final model)
     stop_after: int = 0  # stop after this many steps of the ``steps``-long schedule (0: run it all)
+    # Fraction of training solutions with one wrong result whose later steps continue from the
+    # written value (loss masked on the wrong step). 0 reproduces the shipped policy.
+    error_propagation_prob: float = 0.0
     synth: SynthConfig = field(default_factory=SynthConfig)
 
     def __post_init__(self):
@@ -48,16 +52,31 @@ def _lr_at(step: int, cfg: PolicyTrainConfig) -> float:
     return cfg.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
-def encode_examples(tokenizer, problems, question_weight: float):
-    """Token ids and per-token loss weights: ``question_weight`` on the prompt, 1 on the solution and EOS."""
-    prompts = [build_prompt(p.question) for p in problems]
-    solutions = [solution_text(p.gold_steps) for p in problems]
-    prompt_ids = tokenizer(prompts)["input_ids"]
-    solution_ids = tokenizer(solutions, add_special_tokens=False)["input_ids"]
+def training_solutions(problems, error_propagation_prob: float, seed: int) -> list[tuple[list[str], int | None]]:
+    """Each problem's training steps and the index of a step whose loss is masked (None: none)."""
+    from data.synthetic import error_propagation_example
+
+    rng = random.Random(f"error-propagation:{seed}")
+    solutions = []
+    for p in problems:
+        corrupted = error_propagation_example(p, rng) if rng.random() < error_propagation_prob else None
+        solutions.append(corrupted if corrupted else (list(p.gold_steps), None))
+    return solutions
+
+
+def encode_examples(tokenizer, problems, question_weight: float, error_propagation_prob: float = 0.0, seed: int = 0):
+    """Token ids and per-token loss weights: ``question_weight`` on the prompt, 1 on the solution
+    and EOS, 0 on a deliberately wrong step."""
     examples = []
-    for q, s in zip(prompt_ids, solution_ids):
-        ids = q + s + [tokenizer.eos_token_id]
-        weights = [question_weight] * len(q) + [1.0] * (len(s) + 1)
+    for p, (steps, masked) in zip(problems, training_solutions(problems, error_propagation_prob, seed)):
+        ids = tokenizer(build_prompt(p.question))["input_ids"]
+        weights = [question_weight] * len(ids)
+        for i, step in enumerate(steps):
+            piece = tokenizer(step + ("\n" if i < len(steps) - 1 else ""), add_special_tokens=False)["input_ids"]
+            ids += piece
+            weights += [0.0 if i == masked else 1.0] * len(piece)
+        ids.append(tokenizer.eos_token_id)
+        weights.append(1.0)
         examples.append((ids, weights))
     return examples
 
@@ -77,7 +96,7 @@ def train_policy(out_dir: str | Path, cfg: PolicyTrainConfig | None = None, prog
     problems = SynthSplit(cfg=cfg.synth).train(cfg.n_train_problems)
     texts = [build_prompt(p.question) + solution_text(p.gold_steps) for p in problems]
     tokenizer = build_tokenizer(texts, cfg.vocab_size)
-    examples = encode_examples(tokenizer, problems, cfg.question_loss_weight)
+    examples = encode_examples(tokenizer, problems, cfg.question_loss_weight, cfg.error_propagation_prob, cfg.seed)
 
     model_cfg = LlamaConfig(
         vocab_size=len(tokenizer), hidden_size=cfg.hidden_size, intermediate_size=cfg.intermediate_size,
@@ -100,7 +119,9 @@ def train_policy(out_dir: str | Path, cfg: PolicyTrainConfig | None = None, prog
         for row, (ids, w) in enumerate(batch):
             input_ids[row, : len(ids)] = torch.tensor(ids)
             weights[row, : len(w)] = torch.tensor(w)
-        attention = (weights > 0).long()
+        attention = torch.zeros_like(input_ids)
+        for row, (ids, _) in enumerate(batch):
+            attention[row, : len(ids)] = 1
         logits = model(input_ids=input_ids, attention_mask=attention).logits[:, :-1]
         token_loss = torch.nn.functional.cross_entropy(
             logits.reshape(-1, logits.shape[-1]), input_ids[:, 1:].reshape(-1), reduction="none"

@@ -30,7 +30,7 @@ IDENTITY_FIELDS = ("base_model", "label_type", "lr", "batch_size", "max_length",
 @dataclass
 class PRMTrainConfig:
     base_model: str = ""  # HF causal-LM checkpoint; "" = the embedded tiny policy
-    label_type: str = "soft"  # "soft": MC soft labels as float targets; "hard": 0/1 labels
+    label_type: str = "hard"  # "hard": 0/1 MC labels; "soft": MC soft labels as float targets (docs/prm.md)
     epochs: int = 3
     lr: float = 1e-3
     batch_size: int = 16

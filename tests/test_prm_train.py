@@ -18,7 +18,7 @@ def inputs(tmp_path_factory):
 
 
 def _cfg(base, **kw):
-    kw = {"epochs": 2, "batch_size": 8, "lr": 3e-3, "val_fraction": 0.25, "num_threads": 1, **kw}
+    kw = {"epochs": 2, "batch_size": 8, "lr": 3e-3, "val_fraction": 0.25, "num_threads": 1, "label_type": "soft", **kw}
     return PRMTrainConfig(base_model=str(base), **kw)
 
 

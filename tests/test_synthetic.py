@@ -85,3 +85,30 @@ def test_split_keeps_heldout_out_of_training():
 def test_canonical_steps_format():
     p = make_problems(1, seed=0)[0]
     assert canonical_steps(parse_gold_chain(p.gold_steps)) == p.gold_steps
+
+
+def test_error_propagation_examples_carry_the_written_value():
+    import random
+
+    from data.synthetic import error_propagation_example, propagate_error
+
+    rng = random.Random(0)
+    made = 0
+    for p in make_problems(200, seed=11):
+        example = error_propagation_example(p, rng)
+        if example is None:
+            continue
+        made += 1
+        steps, at = example
+        chain = parse_gold_chain(steps)
+        gold = parse_gold_chain(p.gold_steps)
+        assert chain[at].result != gold[at].result  # the one wrong step
+        for i, (a, b) in enumerate(zip(chain, chain[1:])):
+            assert a.result == b.left  # later steps continue from the written value
+        for i in range(at + 1, len(chain)):  # and compute right from there
+            op = chain[i]
+            assert op.result == {"+": op.left + op.right, "-": op.left - op.right,
+                                 "*": op.left * op.right, "/": op.left // op.right}[op.op]
+        assert gold_step_labels(p.gold_steps, steps) == [i < at for i in range(len(steps))]
+    assert made > 150
+    assert propagate_error(parse_gold_chain(["6 / 3 = 2. The answer is 2"]), 0, -2) is None  # value 0

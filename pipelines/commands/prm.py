@@ -39,7 +39,7 @@ def add_subcommand(sub) -> None:
     p.add_argument("--labels", required=True, help="label run directory (or its labels/ folder, or a Parquet file)")
     p.add_argument("--out", required=True, help="output PRM checkpoint directory (rerun to resume)")
     p.add_argument("--base", default=None, help="HF causal-LM checkpoint to start from (default: the embedded policy)")
-    p.add_argument("--label-type", choices=["soft", "hard"], default="soft")
+    p.add_argument("--label-type", choices=["hard", "soft"], default="hard")
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--batch-size", type=int, default=16)
