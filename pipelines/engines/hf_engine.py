@@ -28,6 +28,23 @@ class HFEngine:
         self.max_model_len = max_model_len
         self.stats = EngineStats()
 
+    @classmethod
+    def from_model(cls, model, tokenizer, max_batch_rows: int = 256, max_model_len: int = 512,
+                   name: str = "in-memory") -> "HFEngine":
+        """An engine around a model object already in memory (the RL loop samples from the policy it trains).
+
+        The model is used as is (its device, dtype and train/eval mode); ``tokenizer`` is switched to left padding.
+        """
+        engine = cls.__new__(cls)
+        tokenizer.padding_side = "left"
+        if tokenizer.pad_token is None:
+            tokenizer.pad_token = tokenizer.eos_token
+        engine.tokenizer, engine.model, engine.model_path = tokenizer, model, name
+        engine.device = next(model.parameters()).device
+        engine.max_batch_rows, engine.max_model_len = max_batch_rows, max_model_len
+        engine.stats = EngineStats()
+        return engine
+
     def _batches(self, requests: Sequence[GenRequest]):
         """Consecutive requests with the same sampling settings, up to ``max_batch_rows`` rows."""
         batch: list[int] = []

@@ -1,0 +1,1 @@
+"""Adapters that plug prm-factory pieces into other frameworks (imported lazily; nothing heavy at import)."""

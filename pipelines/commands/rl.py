@@ -1,0 +1,63 @@
+"""``prm-factory rl``: PPO-clip RL of the policy with PRM process rewards (or verifier outcome rewards).
+
+Nothing heavy is imported here: the command imports ``pipelines.rl`` inside its function.
+"""
+from __future__ import annotations
+
+import json
+
+
+def cmd_rl(args) -> None:
+    from pipelines.rl import RLConfig, run_rl
+
+    cfg = RLConfig(policy=args.policy or "", prm=args.prm or "", reward=args.reward, group_size=args.group_size,
+                   iterations=args.iterations, problems_per_iteration=args.problems_per_iteration, lr=args.lr,
+                   clip=args.clip, kl_coef=args.kl_coef, ppo_epochs=args.ppo_epochs,
+                   minibatch_size=args.minibatch_size, temperature=args.temperature, max_tokens=args.max_tokens,
+                   seed=args.seed, heldout_n=args.heldout_n, eval_every=args.eval_every, threads=args.threads,
+                   progress=not args.no_progress)
+    problems = load_training_problems(args.problems, args.n_train)
+    summary = run_rl(cfg, problems, args.out)
+    keys = ["status", "iterations_done", "reward_type", "heldout_n", "heldout_accuracy_before",
+            "heldout_accuracy_after", "reward_first", "reward", "train_accuracy_first", "train_accuracy_last",
+            "samples", "wall_s", "policy_dir"]
+    print(json.dumps({k: summary[k] for k in keys if k in summary}, indent=2))
+    print(f"output directory: {args.out}")
+
+
+def load_training_problems(path: str | None, n: int):
+    """Problems from a file, else ``n`` synthetic training problems (disjoint from the held-out set)."""
+    if path:
+        from data.loaders import load_problems
+
+        return load_problems(path, limit=n or None)
+    from data.synthetic import SynthSplit
+
+    return SynthSplit().train(n)
+
+
+def add_subcommand(sub) -> None:
+    p = sub.add_parser("rl", help="RL of the policy (PPO-clip, group-normalized process or outcome rewards)")
+    p.add_argument("--policy", default=None, help="HF checkpoint of the policy (default: the embedded tiny policy)")
+    p.add_argument("--prm", default=None, help="PRM checkpoint (train-prm); required for --reward process")
+    p.add_argument("--problems", default=None,
+                   help="training problems file (default: synthetic training problems, disjoint from held-out)")
+    p.add_argument("--n-train", type=int, default=2000, help="training problems to use (the first N)")
+    p.add_argument("--out", required=True, help="run directory (rerun the same command to resume)")
+    p.add_argument("--reward", choices=["process", "outcome"], default="process")
+    p.add_argument("--group-size", type=int, default=8, help="G samples per problem")
+    p.add_argument("--iterations", type=int, default=20)
+    p.add_argument("--problems-per-iteration", type=int, default=16)
+    p.add_argument("--lr", type=float, default=1e-4)
+    p.add_argument("--clip", type=float, default=0.2)
+    p.add_argument("--kl-coef", type=float, default=0.02)
+    p.add_argument("--ppo-epochs", type=int, default=2)
+    p.add_argument("--minibatch-size", type=int, default=64)
+    p.add_argument("--temperature", type=float, default=1.0)
+    p.add_argument("--max-tokens", type=int, default=200)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--heldout-n", type=int, default=300)
+    p.add_argument("--eval-every", type=int, default=5)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=cmd_rl)

@@ -1,0 +1,169 @@
+"""RL loop: advantage math, the PPO-clip and KL terms, token-to-step mapping, and a tiny end-to-end run
+with checkpoints, resume and an exported policy that transformers loads."""
+import doctest
+import json
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from prm_training import policy_gradient as pg  # noqa: E402
+from pipelines import rl  # noqa: E402
+
+
+@pytest.mark.parametrize("module", [pg, rl])
+def test_doctests(module):
+    assert doctest.testmod(module, optionflags=doctest.ELLIPSIS).failed == 0
+
+
+def test_step_advantages_exact():
+    # rewards 1, 1, 0, 1, 0 over the group: mean 0.6, std sqrt(0.24); 1 -> 0.8165, 0 -> -1.2247
+    adv = pg.step_advantages([[1.0, 1.0], [0.0, 1.0], [0.0]])
+    hi, lo = 0.4 / 0.24 ** 0.5, -0.6 / 0.24 ** 0.5
+    expected = [[2 * hi, hi], [lo + hi, hi], [lo]]
+    for row, want in zip(adv, expected):
+        assert row == pytest.approx(want, abs=1e-5)
+    assert pg.step_advantages([[0.7, 0.7], [0.7]]) == [[0.0, 0.0], [0.0]]
+    with pytest.raises(ValueError, match="sample 1"):
+        pg.step_advantages([[1.0], []])
+
+
+def test_outcome_and_token_advantages():
+    assert pg.outcome_advantages([1.0, 0.0]) == pytest.approx([1.0, -1.0], abs=1e-5)
+    assert pg.outcome_advantages([1.0, 1.0, 1.0]) == [0.0, 0.0, 0.0]
+    assert pg.token_advantages([0, 0, 1, 2, 2], [3.0, 2.0, 1.0]) == [3.0, 3.0, 2.0, 1.0, 1.0]
+
+
+def test_ppo_clip_behaviour():
+    mask = torch.ones(1, 1)
+    old = torch.zeros(1, 1)
+    # ratio e^0.5 = 1.65 > 1.2: with A > 0 the clipped term wins (constant, no gradient)
+    new = torch.full((1, 1), 0.5, requires_grad=True)
+    loss, frac = pg.ppo_clip_loss(new, old, torch.ones(1, 1), mask, clip=0.2)
+    loss.backward()
+    assert float(loss.detach()) == pytest.approx(-1.2) and float(frac) == 1.0 and float(new.grad) == 0.0
+    # with A < 0 the unclipped term is the smaller one: the loss keeps pushing the ratio down
+    new = torch.full((1, 1), 0.5, requires_grad=True)
+    loss, _ = pg.ppo_clip_loss(new, old, -torch.ones(1, 1), mask, clip=0.2)
+    loss.backward()
+    assert float(loss.detach()) == pytest.approx(torch.e ** 0.5, rel=1e-5) and float(new.grad) > 0
+    # inside the trust region it is the plain policy gradient -ratio * A; masked tokens do not count
+    new = torch.tensor([[0.1, 5.0]])
+    loss, _ = pg.ppo_clip_loss(new, torch.zeros(1, 2), torch.tensor([[2.0, 9.0]]), torch.tensor([[1.0, 0.0]]))
+    assert float(loss) == pytest.approx(-2.0 * torch.e ** 0.1, rel=1e-5)
+    with pytest.raises(ValueError, match="clip"):
+        pg.ppo_clip_loss(new, new, new, new, clip=0.0)
+
+
+def test_kl_is_zero_for_identical_policies_and_positive_otherwise():
+    lp = torch.log_softmax(torch.randn(3, 5), -1)
+    assert torch.equal(pg.kl_k3(lp, lp), torch.zeros(3, 5))
+    assert bool((pg.kl_k3(lp, lp + 0.3) > 0).all())
+    out = pg.policy_loss(lp, lp, lp, torch.zeros(3, 5), torch.ones(3, 5), kl_coef=1.0)
+    assert float(out["kl"]) == 0.0 and float(out["loss"]) == 0.0
+    out = pg.policy_loss(lp, lp, lp - 0.5, torch.zeros(3, 5), torch.ones(3, 5), kl_coef=2.0)
+    assert float(out["loss"]) == pytest.approx(2.0 * float(out["kl"])) and float(out["kl"]) > 0
+
+
+def test_tokens_map_to_steps(policy_path):
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(policy_path)
+    text = "12 + 3 = 15\n15 * 2 = 30. The answer is 30"
+    ids, steps = rl.tokenize_completion(tok, text, finished=True)
+    assert ids[-1] == tok.eos_token_id and len(ids) == len(steps)
+    newline = ids.index(tok.convert_tokens_to_ids("Ċ"))
+    assert steps[: newline + 1] == [0] * (newline + 1)  # the newline closes step 0
+    assert set(steps[newline + 1:]) == {1}
+    assert tok.decode(ids[:-1]) == text
+
+
+class _FakeScorer:
+    def score_batch(self, items):
+        return [[0.9] * len(steps) for _, steps in items]
+
+
+def test_process_rewards_penalise_missing_answers():
+    from data.records import Problem
+
+    problem = Problem(problem_id="p", question="Q?", gold_answer="5", source="t")
+    mk = lambda text, finished, has_answer: rl.Sample(  # noqa: E731
+        0, [1], [5, 6, 7], [0, 1, 1], text, text.split("\n") if text else [], finished, has_answer, has_answer)
+    samples = [mk("2 + 3 = 5\nThe answer is 5", True, True), mk("2 + 3 = 5\n5 + 1 = 6", True, False),
+               mk("2 + 3 = 5\n5 + 1 =", False, False), mk("", True, False)]
+    cfg = rl.RLConfig(prm="x", group_size=4)
+    rl.assign_rewards(samples, [problem], cfg, _FakeScorer())
+    assert [s.step_rewards for s in samples] == [[0.9, 0.9], [0.9, 0.0], [0.9, 0.0], [0.0]]
+    assert samples[0].advantages[-1] > 0 > samples[1].advantages[-1]
+    assert samples[0].advantages[-1] > samples[3].advantages[-1]
+
+
+def test_config_errors_name_the_field():
+    with pytest.raises(ValueError, match="RLConfig.reward"):
+        rl.RLConfig(reward="bogus")
+    with pytest.raises(ValueError, match="RLConfig.prm"):
+        rl.RLConfig(reward="process", prm="")
+    with pytest.raises(ValueError, match="RLConfig.group_size"):
+        rl.RLConfig(reward="outcome", group_size=1)
+
+
+def test_heldout_problems_are_refused():
+    from data.synthetic import SynthSplit
+
+    with pytest.raises(ValueError, match="held-out"):
+        rl.check_problems(SynthSplit().heldout(3), SynthSplit().heldout(10))
+
+
+@pytest.fixture(scope="module")
+def fixture_prm(tmp_path_factory):
+    from prm_training.prm_fixtures import make_tiny_base, write_label_fixture
+    from prm_training.prm_trainer import PRMTrainConfig, train_prm
+
+    root = tmp_path_factory.mktemp("rl_prm")
+    base = make_tiny_base(root / "base")
+    labels = write_label_fixture(root / "labels", n_problems=4, traces_per_problem=2)
+    train_prm(labels, root / "prm", PRMTrainConfig(base_model=str(base), epochs=1, batch_size=8, val_fraction=0.0,
+                                                   num_threads=1), progress=False)
+    return str(root / "prm")
+
+
+def test_run_rl_end_to_end_resume_and_export(fixture_prm, tmp_path):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from data.synthetic import SynthSplit
+    from pipelines.cli import build_parser
+
+    problems = SynthSplit().train(4)
+    kw = dict(prm=fixture_prm, reward="process", group_size=2, problems_per_iteration=2, lr=1e-4, heldout_n=6,
+              eval_every=1, max_tokens=80, progress=False)
+    out = tmp_path / "rl"
+    summary = rl.run_rl(rl.RLConfig(iterations=2, **kw), problems, out)
+    for key in ("heldout_accuracy_before", "heldout_accuracy_after", "reward", "config"):
+        assert key in summary, key
+    assert summary["iterations_done"] == 2 and summary["samples"] == 8
+    on_disk = json.loads((out / "summary.json").read_text())
+    assert on_disk["heldout_accuracy_after"] == summary["heldout_accuracy_after"]
+    log = [json.loads(x) for x in (out / "log.jsonl").read_text().splitlines()]
+    assert [x["iteration"] for x in log] == [1, 2]
+    assert all({"reward", "kl", "loss", "heldout_accuracy"} <= set(x) for x in log)
+    assert (out / "checkpoints" / "iter-2" / "state.json").exists()
+
+    again = rl.run_rl(rl.RLConfig(iterations=2, **kw), problems, out)  # the same command: nothing to redo
+    assert again["status"] == "already finished"
+    more = rl.run_rl(rl.RLConfig(iterations=3, **kw), problems, out)  # longer: only iteration 3 runs
+    log = [json.loads(x) for x in (out / "log.jsonl").read_text().splitlines()]
+    assert [x["iteration"] for x in log] == [1, 2, 3] and more["iterations_done"] == 3
+    assert log[:2] == [json.loads(x) for x in (out / "log.jsonl").read_text().splitlines()][:2]
+    with pytest.raises(ValueError, match="lr"):
+        rl.run_rl(rl.RLConfig(iterations=3, **{**kw, "lr": 1e-3}), problems, out)
+
+    policy = out / "policy"
+    assert (policy / "model.safetensors").exists() and (policy / "tokenizer.json").exists()
+    model = AutoModelForCausalLM.from_pretrained(str(policy))
+    tok = AutoTokenizer.from_pretrained(str(policy))
+    gen = model.generate(**tok(problems[0].question + "\n", return_tensors="pt"), max_new_tokens=5, do_sample=False)
+    assert gen.shape[1] > 0
+
+    args = build_parser().parse_args(["rl", "--prm", fixture_prm, "--out", str(out), "--group-size", "2",
+                                      "--reward", "outcome", "--kl-coef", "0.1"])
+    assert args.func.__name__ == "cmd_rl" and args.group_size == 2 and args.kl_coef == 0.1
