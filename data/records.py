@@ -163,14 +163,47 @@ class StepLabels(_Record):
     )
 
 
+@dataclass
+class SearchResult(_Record):
+    """One problem solved by a guided-search method (``prm-factory search``)."""
+
+    problem_id: str
+    method: str
+    n: int
+    answer: str | None
+    gold_answer: str
+    correct: bool
+    samples: int  # completions generated (whole solutions, or candidate steps and lookahead rollouts)
+    tokens: int  # generated tokens, every candidate included
+    score: float | None = None  # the PRM score of the chosen solution, when a PRM chose it
+    solution: str = ""
+
+    SCHEMA: ClassVar[pa.Schema] = pa.schema(
+        [
+            ("problem_id", pa.string()),
+            ("method", pa.string()),
+            ("n", pa.int32()),
+            ("answer", pa.string()),
+            ("gold_answer", pa.string()),
+            ("correct", pa.bool_()),
+            ("samples", pa.int32()),
+            ("tokens", pa.int64()),
+            ("score", pa.float64()),
+            ("solution", pa.string()),
+        ]
+    )
+
+
 SCHEMAS: dict[str, pa.Schema] = {
     "problem": Problem.SCHEMA,
     "trace": Trace.SCHEMA,
     "rollout": Rollout.SCHEMA,
     "step_labels": StepLabels.SCHEMA,
+    "search_result": SearchResult.SCHEMA,
 }
 
-RECORD_TYPES = {"problem": Problem, "trace": Trace, "rollout": Rollout, "step_labels": StepLabels}
+RECORD_TYPES = {"problem": Problem, "trace": Trace, "rollout": Rollout, "step_labels": StepLabels,
+                "search_result": SearchResult}
 
 
 def make_trace_id(problem_id: str, policy: str, sample_index: int, seed: int) -> str:
