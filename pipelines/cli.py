@@ -13,7 +13,8 @@ from data.assets import default_policy_path
 # Modules that each add one or more subcommands with ``add_subcommand(subparsers)``; they must
 # import nothing heavy at module level.
 COMMAND_MODULES = ["pipelines.commands.report", "pipelines.commands.interop", "pipelines.commands.convert",
-                   "pipelines.commands.prm", "pipelines.commands.rl"]
+                   "pipelines.commands.prm", "pipelines.commands.rl",
+                   "pipelines.commands.estimate", "pipelines.commands.search"]
 
 
 def _add_engine_args(p: argparse.ArgumentParser, default: str = "vllm") -> None:
