@@ -14,7 +14,7 @@ from data.assets import default_policy_path
 # import nothing heavy at module level.
 COMMAND_MODULES = ["pipelines.commands.report", "pipelines.commands.interop", "pipelines.commands.convert",
                    "pipelines.commands.prm", "pipelines.commands.rl",
-                   "pipelines.commands.estimate", "pipelines.commands.search"]
+                   "pipelines.commands.estimate", "pipelines.commands.search", "pipelines.commands.flywheel"]
 
 
 def _add_engine_args(p: argparse.ArgumentParser, default: str = "vllm") -> None:
@@ -150,7 +150,8 @@ def print_label_summary(stats: dict, out: str) -> None:
 def cmd_demo(args) -> None:
     from pipelines.demo import run_demo
 
-    run_demo(args.out, n_problems=args.problems, samples=args.samples, engine_name=args.engine)
+    run_demo(args.out, n_problems=args.problems, samples=args.samples, engine_name=args.engine,
+             rl_iterations=args.rl_iterations)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -216,11 +217,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ray-address", default=None, help="attach to a Ray cluster (e.g. auto); default: local Ray")
     p.set_defaults(func=cmd_label)
 
-    p = sub.add_parser("demo", help="run the main job end to end on the embedded default")
+    p = sub.add_parser("demo", help="one turn of the flywheel end to end on the embedded default")
     p.add_argument("--out", default="runs/demo")
-    p.add_argument("--problems", type=int, default=100)
+    p.add_argument("--problems", type=int, default=100, help="training problems to label")
     p.add_argument("--samples", type=int, default=4)
     p.add_argument("--engine", choices=["vllm", "hf"], default="vllm")
+    p.add_argument("--rl-iterations", type=int, default=None, help="RL iterations (default: the demo's 12)")
     p.set_defaults(func=cmd_demo)
 
     for module in COMMAND_MODULES:

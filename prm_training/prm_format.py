@@ -99,6 +99,7 @@ class PRMConfig:
     train: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
     format_version: int = PRM_FORMAT_VERSION
+    kind: str = "tag"  # "tag": Math-Shepherd head at the step tag; "likelihood": prm_training.likelihood_prm
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)

@@ -37,6 +37,8 @@ class PRMScorer:
     @classmethod
     def from_pretrained(cls, path: str | Path, batch_size: int = 32, threads: int | None = None,
                         max_length: int | None = None) -> "PRMScorer":
+        """Load a PRM checkpoint; one whose ``prm_config.json`` says ``kind: "likelihood"`` loads as a
+        ``LikelihoodPRMScorer`` (same ``score``/``score_batch``/``score_rows``)."""
         from prm_training.prm_format import resolve_tokens
         from prm_training.prm_model import load_causal_lm
 
@@ -45,6 +47,10 @@ class PRMScorer:
 
             torch.set_num_threads(threads)
         config = PRMConfig.load(path)
+        if config.kind == "likelihood":
+            from prm_training.likelihood_prm import LikelihoodPRMScorer
+
+            return LikelihoodPRMScorer.from_pretrained(path, batch_size=batch_size, config=config)
         model, tokenizer = load_causal_lm(path)
         found = resolve_tokens(tokenizer, config.tokens.step_tag, config.tokens.good_token, config.tokens.bad_token)
         if found != config.tokens:

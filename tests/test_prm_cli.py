@@ -10,7 +10,9 @@ import pytest
 
 PRM_MODULES = ["prm_training.prm_format", "prm_training.prm_data", "prm_training.prm_eval",
                "prm_training.prm_trainer", "prm_training.prm_model", "prm_training.scorer",
-               "prm_training.vllm_scorer", "prm_training.prm_fixtures", "pipelines.commands.prm"]
+               "prm_training.vllm_scorer", "prm_training.prm_fixtures", "pipelines.commands.prm",
+               "prm_training.likelihood_prm", "prm_training.oracle_scorer", "pipelines.search", "pipelines.search_eval",
+               "pipelines.flywheel", "pipelines.commands.search", "pipelines.commands.flywheel"]
 
 
 def _parser():

@@ -8,6 +8,13 @@ import json
 
 
 def cmd_train_prm(args) -> None:
+    if args.kind == "likelihood":
+        from prm_training.likelihood_prm import fit_likelihood_prm
+
+        summary = fit_likelihood_prm(args.labels, args.out, base_model=args.base or "", label_type=args.label_type,
+                                     val_fraction=args.val_fraction, batch_size=args.batch_size, threads=args.threads)
+        print(json.dumps(summary, indent=2))
+        return
     from prm_training.prm_trainer import PRMTrainConfig, train_prm
 
     cfg = PRMTrainConfig(base_model=args.base or "", label_type=args.label_type, epochs=args.epochs, lr=args.lr,
@@ -39,6 +46,9 @@ def add_subcommand(sub) -> None:
     p.add_argument("--labels", required=True, help="label run directory (or its labels/ folder, or a Parquet file)")
     p.add_argument("--out", required=True, help="output PRM checkpoint directory (rerun to resume)")
     p.add_argument("--base", default=None, help="HF causal-LM checkpoint to start from (default: the embedded policy)")
+    p.add_argument("--kind", choices=["tag", "likelihood"], default="tag",
+                   help="tag: fine-tune a Math-Shepherd step-tag head; likelihood: calibrate the base LM's "
+                        "per-step token log-probabilities on the labels (prm_training/likelihood_prm.py)")
     p.add_argument("--label-type", choices=["hard", "soft"], default="hard")
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--lr", type=float, default=1e-3)

@@ -1,0 +1,46 @@
+"""``prm-factory flywheel``: generate -> label -> train PRM -> search -> RL, repeated for ``--rounds``.
+
+Nothing heavy is imported here.
+"""
+from __future__ import annotations
+
+
+def cmd_flywheel(args) -> None:
+    from pipelines.flywheel import FlywheelConfig, rounds_table, run_flywheel
+    from pipelines.flywheel_report import write_flywheel_report
+
+    cfg = FlywheelConfig(rounds=args.rounds, policy=args.policy or "", engine=args.engine,
+                         label_problems=args.label_problems, samples=args.samples, strategy=args.strategy,
+                         rollouts=args.rollouts, prm_epochs=args.prm_epochs, search_problems=args.search_problems,
+                         search_n=args.search_n, rl_problems=args.rl_problems, rl_iterations=args.rl_iterations,
+                         rl_group_size=args.group_size, rl_lr=args.rl_lr, rl_reward=args.reward,
+                         heldout_n=args.heldout_n, threads=args.threads, seed=args.seed)
+    result = run_flywheel(cfg, args.out)
+    report = write_flywheel_report(args.out, result["rounds"])
+    print(rounds_table(result["rounds"]))
+    print(f"report: {report}")
+    print(f"output directory: {args.out}")
+
+
+def add_subcommand(sub) -> None:
+    p = sub.add_parser("flywheel", help="rounds of generate -> label -> PRM -> search -> RL -> new policy")
+    p.add_argument("--out", required=True)
+    p.add_argument("--rounds", type=int, default=2)
+    p.add_argument("--policy", default=None, help="starting policy (default: the embedded tiny policy)")
+    p.add_argument("--engine", choices=["vllm", "hf"], default="vllm")
+    p.add_argument("--label-problems", type=int, default=200, help="fresh training problems labeled per round")
+    p.add_argument("--samples", type=int, default=4, help="traces per problem")
+    p.add_argument("--strategy", choices=["full", "binary", "adaptive"], default="binary")
+    p.add_argument("--rollouts", type=int, default=8)
+    p.add_argument("--prm-epochs", type=int, default=3)
+    p.add_argument("--search-problems", type=int, default=100, help="held-out problems for search")
+    p.add_argument("--search-n", type=int, default=16)
+    p.add_argument("--rl-problems", type=int, default=256)
+    p.add_argument("--rl-iterations", type=int, default=10)
+    p.add_argument("--group-size", type=int, default=8)
+    p.add_argument("--rl-lr", type=float, default=1e-4)
+    p.add_argument("--reward", choices=["process", "outcome"], default="process")
+    p.add_argument("--heldout-n", type=int, default=100, help="held-out problems for greedy accuracy")
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_flywheel)

@@ -1,0 +1,210 @@
+"""``prm-factory flywheel``: generate -> label -> train PRM -> search -> RL -> new policy, repeated.
+
+Round ``r`` lives in ``OUT/round-r/`` (its own ``manifest.json``):
+``problems.jsonl`` (fresh training-split problems), ``generate/`` (traces of the round's policy),
+``label/`` (Monte Carlo step labels and their report), ``prm/`` (the PRM) and ``prm_eval/``,
+``search/`` (majority vs PRM best-of-N / weighted-SC on held-out problems), and ``rl/`` (the RL run;
+``rl/policy`` is the next round's policy). Every stage resumes, so rerunning the same command
+after a crash finishes the job. ``OUT/flywheel.json`` and ``OUT/flywheel.md`` tabulate the rounds.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from data.synthetic import SynthSplit
+
+
+@dataclass
+class FlywheelConfig:
+    rounds: int = 1
+    policy: str = ""  # "" = the embedded tiny policy
+    engine: str = "vllm"
+    label_problems: int = 200  # fresh training-split problems labeled per round
+    samples: int = 4  # traces per problem
+    strategy: str = "binary"
+    rollouts: int = 8
+    prm_epochs: int = 3
+    prm_label_type: str = "hard"
+    prm_lr: float = 1e-3
+    search_problems: int = 100  # held-out problems for majority vs PRM search
+    search_n: int = 16
+    rl_problems: int = 256  # training-split problems the RL loop draws from per round
+    rl_iterations: int = 10
+    rl_group_size: int = 8
+    rl_problems_per_iteration: int = 16
+    rl_lr: float = 1e-4
+    rl_kl_coef: float = 0.02
+    rl_reward: str = "process"
+    heldout_n: int = 100  # held-out problems for the policy's greedy accuracy
+    threads: int = 1
+    seed: int = 0
+
+    def __post_init__(self):
+        if self.rounds < 1:
+            raise ValueError(f"FlywheelConfig.rounds must be >= 1, got {self.rounds}")
+        if self.strategy not in ("full", "binary", "adaptive"):
+            raise ValueError(f"FlywheelConfig.strategy: unknown {self.strategy!r}")
+        if self.label_problems < 4 or self.rl_problems < 1:
+            raise ValueError("FlywheelConfig: label_problems must be >= 4 and rl_problems >= 1")
+        if not self.policy:
+            from data.assets import default_policy_path
+
+            self.policy = str(default_policy_path())
+
+
+def round_problems(cfg: FlywheelConfig, round_index: int) -> tuple[list, list]:
+    """(label problems, RL problems) of a round: disjoint slices of the training split, never held-out.
+
+    >>> a, b = round_problems(FlywheelConfig(label_problems=4, rl_problems=3), 0)
+    >>> len(a), len(b), len({p.problem_id for p in a + b})
+    (4, 3, 7)
+    """
+    per_round = cfg.label_problems + cfg.rl_problems
+    pool = SynthSplit().train(per_round * (round_index + 1))
+    chunk = pool[per_round * round_index:]
+    return chunk[:cfg.label_problems], chunk[cfg.label_problems:]
+
+
+def _stage(name: str, round_index: int, rounds: int) -> None:
+    print(f"[round {round_index + 1}/{rounds}] {name}", flush=True)
+
+
+def run_round(cfg: FlywheelConfig, round_index: int, policy: str, out: Path) -> dict[str, Any]:
+    """One turn of the flywheel from ``policy``; returns the round's figures."""
+    from data.loaders import write_problems_jsonl
+    from pipelines.engines import make_engine
+    from pipelines.generate import GenerateConfig, generate_traces
+    from pipelines.label_run import LabelRunConfig, run_label
+    from pipelines.labeling import LabelConfig
+    from pipelines.ray_pool import PoolConfig
+    from pipelines.report import write_label_report
+    from pipelines.rl import RLConfig, run_rl
+    from pipelines.run_dir import ensure_manifest
+    from pipelines.search_eval import SweepConfig, powers_of_two, sweep_to_dir
+    from pipelines.search import SearchConfig
+    from prm_training.prm_eval import evaluate_prm
+    from prm_training.prm_trainer import PRMTrainConfig, train_prm
+    from prm_training.scorer import PRMScorer
+
+    out.mkdir(parents=True, exist_ok=True)
+    ensure_manifest(out, {"stage": "flywheel-round", "round": round_index, "policy": str(Path(policy).resolve()),
+                          "config": asdict(cfg)})
+    if (out / "round.json").exists():
+        return json.loads((out / "round.json").read_text())
+    rounds = cfg.rounds
+    started = time.time()
+    timings: dict[str, float] = {}
+    label_problems, rl_problems = round_problems(cfg, round_index)
+    write_problems_jsonl(out / "problems.jsonl", label_problems)
+    engine_kwargs = {"model": str(Path(policy).resolve())}
+
+    t0 = time.time()
+    _stage(f"generate {cfg.samples} traces x {len(label_problems)} problems", round_index, rounds)
+    engine = make_engine(cfg.engine, **engine_kwargs)  # reused by the search stage
+    generate_traces(engine, label_problems, out / "generate", Path(policy).name,
+                    GenerateConfig(samples=cfg.samples, seed=cfg.seed + round_index))
+    timings["generate_s"] = time.time() - t0
+
+    t0 = time.time()
+    _stage(f"label ({cfg.strategy}, N={cfg.rollouts})", round_index, rounds)
+    label_stats = run_label(LabelRunConfig(
+        traces=str(out / "generate" / "traces"), out=str(out / "label"),
+        label=LabelConfig(strategy=cfg.strategy, rollouts=cfg.rollouts, seed=cfg.seed + round_index),
+        engine=cfg.engine, engine_kwargs=engine_kwargs, pool=PoolConfig(actors=1)))
+    write_label_report(out / "label")
+    timings["label_s"] = time.time() - t0
+
+    t0 = time.time()
+    _stage(f"train PRM ({cfg.prm_label_type} labels, {cfg.prm_epochs} epochs)", round_index, rounds)
+    train_prm(out / "label", out / "prm", PRMTrainConfig(
+        base_model=str(Path(policy).resolve()), label_type=cfg.prm_label_type, epochs=cfg.prm_epochs, lr=cfg.prm_lr,
+        seed=cfg.seed, num_threads=cfg.threads), progress=False)
+    metrics_path = out / "prm_eval" / "metrics.json"
+    prm_metrics = (json.loads(metrics_path.read_text()) if metrics_path.exists() else
+                   evaluate_prm(out / "prm", out / "label", out / "prm_eval", split="val", threads=cfg.threads))
+    timings["prm_s"] = time.time() - t0
+
+    t0 = time.time()
+    _stage(f"search: majority vs PRM best-of-N on {cfg.search_problems} held-out problems", round_index, rounds)
+    scorer = PRMScorer.from_pretrained(out / "prm", threads=cfg.threads)
+    heldout_search = SynthSplit().heldout(cfg.search_problems)
+    sweep_path = out / "search" / "sweep.json"
+    sweep = (json.loads(sweep_path.read_text()) if sweep_path.exists() else sweep_to_dir(
+        engine, heldout_search, SweepConfig(ns=powers_of_two(cfg.search_n), methods=("majority", "best-of-n",
+                                                                                     "weighted-sc"),
+                                            step_ns=(), search=SearchConfig(seed=cfg.seed)),
+        out / "search", scorer, progress=False))
+    del engine, scorer
+    timings["search_s"] = time.time() - t0
+
+    t0 = time.time()
+    _stage(f"RL ({cfg.rl_reward} rewards, {cfg.rl_iterations} iterations)", round_index, rounds)
+    rl = run_rl(RLConfig(
+        policy=str(Path(policy).resolve()), prm=str((out / "prm").resolve()), reward=cfg.rl_reward,
+        group_size=cfg.rl_group_size, iterations=cfg.rl_iterations,
+        problems_per_iteration=cfg.rl_problems_per_iteration, lr=cfg.rl_lr, kl_coef=cfg.rl_kl_coef, seed=cfg.seed,
+        heldout_n=cfg.heldout_n, eval_every=max(1, cfg.rl_iterations), threads=cfg.threads, progress=True),
+        rl_problems, out / "rl")
+    timings["rl_s"] = time.time() - t0
+
+    def at(method: str, n: int) -> float | None:
+        return next((p["accuracy"] for p in sweep["points"] if p["method"] == method and p["n"] == n), None)
+
+    figures = {
+        "round": round_index, "policy": str(policy), "traces": label_stats.get("traces"),
+        "label_steps": label_stats.get("steps"), "rollouts_per_step": label_stats.get("rollouts_per_step"),
+        "label_hard_accuracy": label_stats.get("hard_accuracy"), "label_soft_auc": label_stats.get("soft_auc"),
+        "prm_step_auc": prm_metrics.get("step_auc"), "prm_first_error_f1": prm_metrics.get("first_error_f1"),
+        "search_n": cfg.search_n, "sample_accuracy": at("majority", 1),
+        f"majority@{cfg.search_n}": at("majority", cfg.search_n),
+        f"best_of_{cfg.search_n}": at("best-of-n", cfg.search_n),
+        f"weighted_sc@{cfg.search_n}": at("weighted-sc", cfg.search_n),
+        f"pass@{cfg.search_n}": at("pass@n (oracle)", cfg.search_n),
+        "heldout_greedy_before": rl["heldout_accuracy_before"], "heldout_greedy_after": rl["heldout_accuracy_after"],
+        "rl_reward_first": rl.get("reward_first"), "rl_reward_last": rl.get("reward"),
+        "next_policy": rl["policy_dir"], "timings_s": {k: round(v, 1) for k, v in timings.items()},
+        "wall_s": round(time.time() - started, 1),
+    }
+    (out / "round.json").write_text(json.dumps(figures, indent=2))
+    return figures
+
+
+ROUND_COLUMNS = ["round", "label_hard_accuracy", "label_soft_auc", "prm_step_auc", "sample_accuracy"]
+
+
+def rounds_table(rounds: list[dict]) -> str:
+    """A Markdown table with one row per round.
+
+    >>> print(rounds_table([{"round": 0, "prm_step_auc": 0.7, "search_n": 4, "majority@4": 0.6, "best_of_4": 0.5,
+    ...                      "heldout_greedy_before": 0.7, "heldout_greedy_after": 0.75}]).splitlines()[2])
+    | 0 | - | - | 0.7 | - | 0.6 | 0.5 | - | 0.7 | 0.75 |
+    """
+    n = rounds[0].get("search_n", 16) if rounds else 16
+    cols = ROUND_COLUMNS + [f"majority@{n}", f"best_of_{n}", f"weighted_sc@{n}", "heldout_greedy_before",
+                            "heldout_greedy_after"]
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for r in rounds:
+        lines.append("| " + " | ".join("-" if r.get(c) is None else str(r.get(c)) for c in cols) + " |")
+    return "\n".join(lines)
+
+
+def run_flywheel(cfg: FlywheelConfig, out_dir: str | Path) -> dict[str, Any]:
+    """``cfg.rounds`` rounds, each starting from the previous round's RL policy."""
+    from pipelines.runtime import configure_runtime
+
+    out = Path(out_dir)
+    configure_runtime(out)
+    policy = cfg.policy
+    rounds: list[dict] = []
+    for r in range(cfg.rounds):
+        figures = run_round(cfg, r, policy, out / f"round-{r}")
+        rounds.append(figures)
+        policy = figures["next_policy"]
+    result = {"rounds": rounds, "config": asdict(cfg), "final_policy": policy}
+    (out / "flywheel.json").write_text(json.dumps(result, indent=2))
+    (out / "flywheel.md").write_text(rounds_table(rounds) + "\n")
+    return result

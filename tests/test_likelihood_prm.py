@@ -1,0 +1,82 @@
+"""The likelihood PRM: features, calibration fit, checkpoint round trip, and the signal itself."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from prm_training.likelihood_prm import calibrated, fit_logistic, step_features
+
+
+def test_features_take_the_running_minimum_and_clip_minus_infinity():
+    feats = step_features([[-0.5], [float("-inf"), -0.1], [], [-0.2]])
+    assert feats[0] == (-0.5, -0.5)
+    assert feats[1] == (-30.0, -30.0)
+    assert feats[2] == (0.0, -30.0) and feats[3] == (-0.2, -30.0)
+
+
+def test_fit_logistic_recovers_the_direction_and_keeps_soft_targets():
+    x = [[-5.0, -5.0], [-4.0, -4.0], [-0.1, -0.1], [-0.2, -0.2]] * 5
+    hard = [0.0, 0.0, 1.0, 1.0] * 5
+    w, b = fit_logistic(x, hard)
+    assert calibrated(w, b, (-0.1, -0.1)) > 0.9 > 0.1 > calibrated(w, b, (-5.0, -5.0))
+    soft = [0.25, 0.25, 0.75, 0.75] * 5
+    ws, bs = fit_logistic(x, soft)
+    assert 0.6 < calibrated(ws, bs, (-0.1, -0.1)) < 0.85  # a soft target of 0.75 is not floored to 0 or 1
+
+
+def test_fit_checkpoint_and_scorer_round_trip(tmp_path):
+    from prm_training.likelihood_prm import LikelihoodPRMScorer, fit_likelihood_prm
+    from prm_training.prm_fixtures import write_label_fixture
+    from prm_training.prm_eval import evaluate_prm
+    from prm_training.scorer import PRMScorer
+
+    labels = write_label_fixture(tmp_path / "labels", n_problems=8, traces_per_problem=3)
+    summary = fit_likelihood_prm(labels, tmp_path / "prm", label_type="soft", val_fraction=0.25)
+    assert summary["train_steps"] > 0 and len(summary["weights"]) == 2
+    config = json.loads((tmp_path / "prm" / "prm_config.json").read_text())
+    assert config["kind"] == "likelihood" and config["label_type"] == "soft"
+    scorer = PRMScorer.from_pretrained(tmp_path / "prm")
+    assert isinstance(scorer, LikelihoodPRMScorer)
+    scores = scorer.score("Ann has 3 pens. She gets 4 more. How many pens?", ["3 + 4 = 7", "The answer is 7"])
+    assert len(scores) == 2 and all(0.0 < s < 1.0 for s in scores)
+    assert scores[1] <= scores[0] + 1e-9 or summary["weights"][1] < 0  # running min cannot rise with w >= 0
+    metrics = evaluate_prm(tmp_path / "prm", labels, tmp_path / "eval", split="all")
+    assert 0.0 <= metrics["step_auc"] <= 1.0 and (tmp_path / "eval" / "metrics.json").exists()
+
+
+def test_the_embedded_policy_is_surprised_by_a_wrong_result():
+    """The signal the likelihood PRM calibrates: a corrupted result lowers that step's score."""
+    from data.assets import default_policy_path
+    from data.synthetic import SynthSplit
+    from prm_training.likelihood_prm import LikelihoodPRMScorer
+    from prm_training.prm_format import PRMConfig, resolve_tokens
+    from prm_training.prm_model import load_causal_lm
+
+    model, tokenizer = load_causal_lm(default_policy_path())
+    config = PRMConfig(tokens=resolve_tokens(tokenizer), label_type="hard", base_model="policy",
+                       kind="likelihood", train={"calibration": {"weights": [0.0, 1.0], "bias": 0.0}})
+    scorer = LikelihoodPRMScorer(model, tokenizer, config)
+    problems = SynthSplit().heldout(20)
+    items, corrupted = [], []
+    for p in problems:
+        steps = list(p.gold_steps)
+        lhs, rhs = steps[0].split("=")
+        value = int(rhs.split(".")[0])
+        wrong = [f"{lhs}= {value + 7}"] + steps[1:]
+        items += [(p.question, steps), (p.question, wrong)]
+    scores = scorer.score_batch(items)
+    lower = sum(scores[2 * i + 1][0] < scores[2 * i][0] for i in range(len(problems)))
+    assert lower >= 18, f"only {lower}/20 corrupted first steps scored lower"
+
+
+def test_train_prm_command_fits_a_likelihood_prm(tmp_path, capsys):
+    from pipelines.cli import main
+    from prm_training.prm_fixtures import write_label_fixture
+
+    labels = write_label_fixture(tmp_path / "labels", n_problems=6, traces_per_problem=2)
+    assert main(["train-prm", "--kind", "likelihood", "--labels", str(labels), "--out", str(tmp_path / "prm"),
+                 "--threads", "1"]) == 0
+    assert json.loads(capsys.readouterr().out)["kind"] == "likelihood"
+    with pytest.raises(SystemExit):
+        main(["train-prm", "--kind", "nope", "--labels", str(labels), "--out", str(tmp_path / "x")])
