@@ -14,7 +14,8 @@ from data.assets import default_policy_path
 # import nothing heavy at module level.
 COMMAND_MODULES = ["pipelines.commands.report", "pipelines.commands.interop", "pipelines.commands.convert",
                    "pipelines.commands.prm", "pipelines.commands.rl",
-                   "pipelines.commands.estimate", "pipelines.commands.search", "pipelines.commands.flywheel"]
+                   "pipelines.commands.estimate", "pipelines.commands.search",
+                   "pipelines.commands.flywheel"]
 
 
 def _add_engine_args(p: argparse.ArgumentParser, default: str = "vllm") -> None:

@@ -27,7 +27,8 @@ class FlywheelConfig:
     samples: int = 4  # traces per problem
     strategy: str = "binary"
     rollouts: int = 8
-    prm_epochs: int = 3
+    prm_kind: str = "likelihood"  # "likelihood" (prm_training.likelihood_prm) or "tag" (Math-Shepherd head)
+    prm_epochs: int = 3  # tag PRM only
     prm_label_type: str = "hard"
     prm_lr: float = 1e-3
     search_problems: int = 100  # held-out problems for majority vs PRM search
@@ -48,6 +49,8 @@ class FlywheelConfig:
             raise ValueError(f"FlywheelConfig.rounds must be >= 1, got {self.rounds}")
         if self.strategy not in ("full", "binary", "adaptive"):
             raise ValueError(f"FlywheelConfig.strategy: unknown {self.strategy!r}")
+        if self.prm_kind not in ("likelihood", "tag"):
+            raise ValueError(f"FlywheelConfig.prm_kind: unknown {self.prm_kind!r}; choose likelihood or tag")
         if self.label_problems < 4 or self.rl_problems < 1:
             raise ValueError("FlywheelConfig: label_problems must be >= 4 and rl_problems >= 1")
         if not self.policy:
@@ -86,6 +89,7 @@ def run_round(cfg: FlywheelConfig, round_index: int, policy: str, out: Path) -> 
     from pipelines.run_dir import ensure_manifest
     from pipelines.search_eval import SweepConfig, powers_of_two, sweep_to_dir
     from pipelines.search import SearchConfig
+    from prm_training.likelihood_prm import fit_likelihood_prm
     from prm_training.prm_eval import evaluate_prm
     from prm_training.prm_trainer import PRMTrainConfig, train_prm
     from prm_training.scorer import PRMScorer
@@ -119,10 +123,14 @@ def run_round(cfg: FlywheelConfig, round_index: int, policy: str, out: Path) -> 
     timings["label_s"] = time.time() - t0
 
     t0 = time.time()
-    _stage(f"train PRM ({cfg.prm_label_type} labels, {cfg.prm_epochs} epochs)", round_index, rounds)
-    train_prm(out / "label", out / "prm", PRMTrainConfig(
-        base_model=str(Path(policy).resolve()), label_type=cfg.prm_label_type, epochs=cfg.prm_epochs, lr=cfg.prm_lr,
-        seed=cfg.seed, num_threads=cfg.threads), progress=False)
+    _stage(f"train PRM ({cfg.prm_kind}, {cfg.prm_label_type} labels)", round_index, rounds)
+    if cfg.prm_kind == "tag":
+        train_prm(out / "label", out / "prm", PRMTrainConfig(
+            base_model=str(Path(policy).resolve()), label_type=cfg.prm_label_type, epochs=cfg.prm_epochs,
+            lr=cfg.prm_lr, seed=cfg.seed, num_threads=cfg.threads), progress=False)
+    elif not (out / "prm" / "prm_config.json").exists():
+        fit_likelihood_prm(out / "label", out / "prm", base_model=str(Path(policy).resolve()),
+                           label_type=cfg.prm_label_type, threads=cfg.threads)
     metrics_path = out / "prm_eval" / "metrics.json"
     prm_metrics = (json.loads(metrics_path.read_text()) if metrics_path.exists() else
                    evaluate_prm(out / "prm", out / "label", out / "prm_eval", split="val", threads=cfg.threads))

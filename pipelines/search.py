@@ -333,7 +333,8 @@ def run_search(engine: Engine, problems: Sequence[Problem], cfg: SearchConfig, s
 def summarize(results: Sequence[SearchResult], cfg: SearchConfig, wall_s: float) -> dict:
     """``summary.json``: method, n, accuracy, tokens and samples per problem, wall time.
 
-    >>> r = [SearchResult("p", "majority", 1, "7", "7", True, 1, 30), SearchResult("q", "majority", 1, None, "5", False, 1, 50)]
+    >>> r = [SearchResult("p", "majority", 1, "7", "7", True, 1, 30),
+    ...      SearchResult("q", "majority", 1, None, "5", False, 1, 50)]
     >>> s = summarize(r, SearchConfig(method="majority", n=1), 2.0)
     >>> s["accuracy"], s["tokens_per_problem"]
     (0.5, 40.0)

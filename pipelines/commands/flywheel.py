@@ -11,7 +11,8 @@ def cmd_flywheel(args) -> None:
 
     cfg = FlywheelConfig(rounds=args.rounds, policy=args.policy or "", engine=args.engine,
                          label_problems=args.label_problems, samples=args.samples, strategy=args.strategy,
-                         rollouts=args.rollouts, prm_epochs=args.prm_epochs, search_problems=args.search_problems,
+                         rollouts=args.rollouts, prm_kind=args.prm_kind, prm_epochs=args.prm_epochs,
+                         search_problems=args.search_problems,
                          search_n=args.search_n, rl_problems=args.rl_problems, rl_iterations=args.rl_iterations,
                          rl_group_size=args.group_size, rl_lr=args.rl_lr, rl_reward=args.reward,
                          heldout_n=args.heldout_n, threads=args.threads, seed=args.seed)
@@ -32,7 +33,8 @@ def add_subcommand(sub) -> None:
     p.add_argument("--samples", type=int, default=4, help="traces per problem")
     p.add_argument("--strategy", choices=["full", "binary", "adaptive"], default="binary")
     p.add_argument("--rollouts", type=int, default=8)
-    p.add_argument("--prm-epochs", type=int, default=3)
+    p.add_argument("--prm-kind", choices=["likelihood", "tag"], default="likelihood")
+    p.add_argument("--prm-epochs", type=int, default=3, help="tag PRM only")
     p.add_argument("--search-problems", type=int, default=100, help="held-out problems for search")
     p.add_argument("--search-n", type=int, default=16)
     p.add_argument("--rl-problems", type=int, default=256)

@@ -23,7 +23,12 @@ def load_scorer(path: str | None, backend: str, threads: int, problems=()):
     if not (Path(path) / "prm_config.json").exists():
         raise ValueError(f"--prm {path}: not a PRM checkpoint (no prm_config.json); train one with train-prm")
     if backend == "vllm":
+        from prm_training.prm_format import PRMConfig
         from prm_training.vllm_scorer import VLLMPRMScorer
+
+        if PRMConfig.load(path).kind != "tag":
+            raise ValueError(f"--prm {path} is a {PRMConfig.load(path).kind} PRM; only tag PRMs score through "
+                             "vLLM's pooling runner (use --prm-backend hf)")
 
         return VLLMPRMScorer.from_pretrained(path)
     from prm_training.scorer import PRMScorer
@@ -92,9 +97,11 @@ def _add_search_args(p) -> None:
     _add_engine_args(p)
     p.add_argument("--problems", default=None, help="problems file (default: the synthetic held-out set)")
     p.add_argument("--limit", type=int, default=300, help="problems to use (default 300)")
-    p.add_argument("--prm", default=None, help="PRM checkpoint (from train-prm), or 'gold' for the exact synthetic step labels (a perfect PRM); "
-                        "needed by every method but majority")
-    p.add_argument("--prm-backend", choices=["hf", "vllm"], default="hf", help="score steps through transformers or vLLM")
+    p.add_argument("--prm", default=None,
+                   help="PRM checkpoint (from train-prm), or 'gold' for the exact synthetic step labels "
+                        "(a perfect PRM); needed by every method but majority")
+    p.add_argument("--prm-backend", choices=["hf", "vllm"], default="hf",
+                   help="score steps through transformers or vLLM (tag PRMs)")
     p.add_argument("--out", required=True)
     p.add_argument("--aggregation", choices=AGGREGATION_NAMES, default="min",
                    help="step scores -> solution score (best-of-n, weighted-sc, beam ranking)")
@@ -109,7 +116,8 @@ def _add_search_args(p) -> None:
 
 
 def add_subcommand(sub) -> None:
-    p = sub.add_parser("search", help="PRM-guided search: majority, best-of-n, weighted-sc, greedy-step, beam, lookahead")
+    p = sub.add_parser("search",
+                       help="PRM-guided search: majority, best-of-n, weighted-sc, greedy-step, beam, lookahead")
     _add_search_args(p)
     p.add_argument("--method", choices=METHOD_NAMES, default="best-of-n")
     p.add_argument("--n", type=int, default=16, help="samples (or candidates per step for step-level methods)")
