@@ -4,7 +4,8 @@ One iteration: take ``problems_per_iteration`` training problems, sample ``group
 of each from the policy being trained (batched HF ``generate`` through ``HFEngine.from_model``),
 split them into steps (one per line), reward them, turn rewards into per-token advantages
 (``prm_training.policy_gradient``), and take ``ppo_epochs`` passes of PPO-clip + k3 KL to the
-frozen starting policy.
+frozen starting policy. Log-probabilities are those of the policy at ``temperature`` (logits / T), the
+distribution the samples came from; its greedy decoding is the model's.
 
 Rewards:
 - ``process``: the PRM's P(good) of every step. A solution that states no final answer, or was cut
@@ -13,6 +14,8 @@ Rewards:
   solution of one plausible step, or one that never commits to an answer, scores as well as a correct
   one, and the sum-of-later-rewards advantage would then favour stopping early.
 - ``outcome``: 1 if the verifier finds the gold answer, else 0, the same advantage on every token.
+- ``process`` with ``outcome_weight`` w > 0: the last step's reward also gets ``w * outcome`` (a
+  process + outcome mix; the sum-of-later-rewards advantage carries it to every token).
 
 Files in ``out_dir``: ``log.jsonl`` (one line per iteration: reward, KL, loss, train accuracy, and
 ``heldout_accuracy`` every ``eval_every`` iterations), ``checkpoints/iter-N/`` (weights, optimizer,
@@ -35,18 +38,19 @@ from typing import Any, Sequence
 from data.records import Problem, seed_from
 
 REWARDS = ("process", "outcome")
+GOLD_PRM = "gold"  # the oracle PRM of the synthetic task (prm_training.oracle_scorer): a ceiling, not a model
 CHECKPOINTS = "checkpoints"
 STATE = "state.json"
 # Changing any of these makes an existing out_dir a different run.
 IDENTITY_FIELDS = ("policy", "prm", "reward", "group_size", "problems_per_iteration", "lr", "clip", "kl_coef",
                    "ppo_epochs", "minibatch_size", "temperature", "max_tokens", "seed", "heldout_n",
-                   "no_answer_reward", "grad_clip")
+                   "no_answer_reward", "outcome_weight", "grad_clip")
 
 
 @dataclass
 class RLConfig:
     policy: str = ""  # HF checkpoint of the starting (and reference) policy; "" = the embedded tiny policy
-    prm: str = ""  # PRM checkpoint (prm-factory train-prm); required for reward="process"
+    prm: str = ""  # PRM checkpoint (prm-factory train-prm), or "gold" (exact synthetic step labels); for "process"
     reward: str = "process"  # "process" (PRM step rewards) or "outcome" (verifier, 1/0)
     group_size: int = 8  # G samples per problem
     iterations: int = 20
@@ -64,6 +68,7 @@ class RLConfig:
     checkpoint_every: int = 1
     threads: int = 1
     no_answer_reward: float = 0.0  # last-step reward of a solution with no final answer (process)
+    outcome_weight: float = 0.0  # process: add this times the verifier outcome (1/0) to the last step's reward
     grad_clip: float = 1.0
     prm_batch_size: int = 32
     progress: bool = True
@@ -91,7 +96,7 @@ class RLConfig:
     def identity(self) -> dict[str, Any]:
         d = asdict(self)
         for key in ("policy", "prm"):
-            d[key] = str(Path(d[key]).resolve()) if d[key] else ""
+            d[key] = str(Path(d[key]).resolve()) if d[key] and d[key] != GOLD_PRM else d[key]
         return {k: d[k] for k in IDENTITY_FIELDS}
 
 
@@ -205,6 +210,8 @@ def assign_rewards(samples: list[Sample], problems: Sequence[Problem], cfg: RLCo
                 s.step_rewards = [cfg.no_answer_reward]
             elif not (s.has_answer and s.finished):
                 s.step_rewards[-1] = cfg.no_answer_reward
+            if cfg.outcome_weight:
+                s.step_rewards[-1] += cfg.outcome_weight * float(s.correct)
     else:
         for s in samples:
             s.step_rewards = [1.0 if s.correct else 0.0]
@@ -239,7 +246,7 @@ def _collate(samples: Sequence[Sample], pad_id: int):
     return ids, attn, mask, adv
 
 
-def _logprobs(model, samples: Sequence[Sample], pad_id: int, batch: int = 64):
+def _logprobs(model, samples: Sequence[Sample], pad_id: int, temperature: float, batch: int = 64):
     import torch
 
     from prm_training.policy_gradient import token_logprobs
@@ -248,7 +255,7 @@ def _logprobs(model, samples: Sequence[Sample], pad_id: int, batch: int = 64):
     with torch.no_grad():
         for k in range(0, len(samples), batch):
             ids, attn, _, _ = _collate(samples[k:k + batch], pad_id)
-            out.extend(token_logprobs(model, ids, attn))
+            out.extend(token_logprobs(model, ids, attn, temperature))
     return out  # one [T-1] tensor per sample (width of its chunk)
 
 
@@ -261,8 +268,8 @@ def ppo_update(model, ref_model, optimizer, samples: list[Sample], cfg: RLConfig
     samples = [s for s in samples if s.completion_ids]
     if not samples:
         return {"loss": 0.0, "pg_loss": 0.0, "kl": 0.0, "clip_fraction": 0.0}
-    old = _logprobs(model, samples, pad_id)
-    ref = _logprobs(ref_model, samples, pad_id)
+    old = _logprobs(model, samples, pad_id, cfg.temperature)
+    ref = _logprobs(ref_model, samples, pad_id, cfg.temperature)
     sums: dict[str, float] = {}
     steps = 0
     rng = random.Random(seed_from("rl-minibatch", cfg.seed, iteration))
@@ -276,7 +283,7 @@ def ppo_update(model, ref_model, optimizer, samples: list[Sample], cfg: RLConfig
             width = ids.shape[1] - 1
             lp_old = torch.stack([torch.nn.functional.pad(old[i], (0, max(0, width - len(old[i]))))[:width] for i in idx])
             lp_ref = torch.stack([torch.nn.functional.pad(ref[i], (0, max(0, width - len(ref[i]))))[:width] for i in idx])
-            lp_new = token_logprobs(model, ids, attn)
+            lp_new = token_logprobs(model, ids, attn, cfg.temperature)
             parts = policy_loss(lp_new, lp_old, lp_ref, adv, mask, clip=cfg.clip, kl_coef=cfg.kl_coef)
             optimizer.zero_grad(set_to_none=True)
             parts["loss"].backward()
@@ -383,7 +390,11 @@ def run_rl(cfg: RLConfig, problems: Sequence[Problem], out_dir: str | Path) -> d
         torch.set_rng_state(blob["torch_rng"])
         random.setstate(blob["python_rng"])
     scorer = None
-    if cfg.reward == "process":
+    if cfg.reward == "process" and cfg.prm == GOLD_PRM:
+        from prm_training.oracle_scorer import GoldStepScorer
+
+        scorer = GoldStepScorer(problems)
+    elif cfg.reward == "process":
         from prm_training.scorer import PRMScorer
 
         scorer = PRMScorer.from_pretrained(cfg.prm, batch_size=cfg.prm_batch_size)

@@ -144,7 +144,8 @@ def policy_loss(logp_new, logp_old, logp_ref, advantages, mask, clip: float = 0.
     return {"loss": pg + kl_coef * kl, "pg_loss": pg, "kl": kl, "clip_fraction": clip_frac}
 
 
-def token_logprobs(model, input_ids, attention_mask):
-    """Log-probability of each token given the ones before it: ``[B, T-1]`` for ``input_ids[:, 1:]``."""
-    logits = model(input_ids=input_ids, attention_mask=attention_mask).logits[:, :-1].float()
+def token_logprobs(model, input_ids, attention_mask, temperature: float = 1.0):
+    """Log-probability of each token given the ones before it: ``[B, T-1]`` for ``input_ids[:, 1:]``, under the
+    policy sampled at ``temperature`` (logits / T), so that samples drawn at T are on-policy."""
+    logits = model(input_ids=input_ids, attention_mask=attention_mask).logits[:, :-1].float() / temperature
     return logits.log_softmax(-1).gather(-1, input_ids[:, 1:].unsqueeze(-1)).squeeze(-1)

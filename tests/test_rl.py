@@ -96,6 +96,10 @@ def test_process_rewards_penalise_missing_answers():
     assert [s.step_rewards for s in samples] == [[0.9, 0.9], [0.9, 0.0], [0.9, 0.0], [0.0]]
     assert samples[0].advantages[-1] > 0 > samples[1].advantages[-1]
     assert samples[0].advantages[-1] > samples[3].advantages[-1]
+    mixed = [mk("2 + 3 = 5\nThe answer is 5", True, True), mk("2 + 3 = 6\nThe answer is 6", True, True)]
+    mixed[1].correct = False
+    rl.assign_rewards(mixed, [problem], rl.RLConfig(prm="x", group_size=2, outcome_weight=1.0), _FakeScorer())
+    assert [s.step_rewards for s in mixed] == [[0.9, 1.9], [0.9, 0.9]]
 
 
 def test_config_errors_name_the_field():

@@ -14,7 +14,8 @@ def cmd_rl(args) -> None:
                    iterations=args.iterations, problems_per_iteration=args.problems_per_iteration, lr=args.lr,
                    clip=args.clip, kl_coef=args.kl_coef, ppo_epochs=args.ppo_epochs,
                    minibatch_size=args.minibatch_size, temperature=args.temperature, max_tokens=args.max_tokens,
-                   seed=args.seed, heldout_n=args.heldout_n, eval_every=args.eval_every, threads=args.threads,
+                   outcome_weight=args.outcome_weight, seed=args.seed, heldout_n=args.heldout_n,
+                   eval_every=args.eval_every, threads=args.threads,
                    progress=not args.no_progress)
     problems = load_training_problems(args.problems, args.n_train)
     summary = run_rl(cfg, problems, args.out)
@@ -39,7 +40,8 @@ def load_training_problems(path: str | None, n: int):
 def add_subcommand(sub) -> None:
     p = sub.add_parser("rl", help="RL of the policy (PPO-clip, group-normalized process or outcome rewards)")
     p.add_argument("--policy", default=None, help="HF checkpoint of the policy (default: the embedded tiny policy)")
-    p.add_argument("--prm", default=None, help="PRM checkpoint (train-prm); required for --reward process")
+    p.add_argument("--prm", default=None, help="PRM checkpoint (train-prm), or 'gold' (exact synthetic step labels, a ceiling); "
+                                                  "required for --reward process")
     p.add_argument("--problems", default=None,
                    help="training problems file (default: synthetic training problems, disjoint from held-out)")
     p.add_argument("--n-train", type=int, default=2000, help="training problems to use (the first N)")
@@ -55,6 +57,8 @@ def add_subcommand(sub) -> None:
     p.add_argument("--minibatch-size", type=int, default=64)
     p.add_argument("--temperature", type=float, default=1.0)
     p.add_argument("--max-tokens", type=int, default=200)
+    p.add_argument("--outcome-weight", type=float, default=0.0,
+                   help="process reward: add W * verifier outcome (1/0) to the last step's reward (0: pure PRM)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--heldout-n", type=int, default=300)
     p.add_argument("--eval-every", type=int, default=5)
