@@ -81,7 +81,8 @@ class RLConfig:
         checks = {
             "reward": self.reward in REWARDS, "group_size": self.group_size >= 2, "iterations": self.iterations >= 0,
             "problems_per_iteration": self.problems_per_iteration >= 1, "lr": self.lr > 0, "clip": self.clip > 0,
-            "kl_coef": self.kl_coef >= 0, "ppo_epochs": self.ppo_epochs >= 1, "minibatch_size": self.minibatch_size >= 1,
+            "kl_coef": self.kl_coef >= 0, "ppo_epochs": self.ppo_epochs >= 1,
+            "minibatch_size": self.minibatch_size >= 1,
             "temperature": self.temperature > 0, "max_tokens": self.max_tokens >= 1, "heldout_n": self.heldout_n >= 1,
             "eval_every": self.eval_every >= 1, "checkpoint_every": self.checkpoint_every >= 1,
             "threads": self.threads >= 1, "prm": self.reward != "process" or bool(self.prm),
@@ -228,7 +229,7 @@ def assign_rewards(samples: list[Sample], problems: Sequence[Problem], cfg: RLCo
 
 
 def _collate(samples: Sequence[Sample], pad_id: int):
-    """Right-padded ``input_ids``, ``attention_mask``, and for the shifted targets the completion mask and advantages."""
+    """Right-padded ``input_ids`` and ``attention_mask``; the completion mask and advantages of the shifted targets."""
     import torch
 
     seqs = [s.prompt_ids + s.completion_ids for s in samples]
@@ -281,8 +282,8 @@ def ppo_update(model, ref_model, optimizer, samples: list[Sample], cfg: RLConfig
             batch = [samples[i] for i in idx]
             ids, attn, mask, adv = _collate(batch, pad_id)
             width = ids.shape[1] - 1
-            lp_old = torch.stack([torch.nn.functional.pad(old[i], (0, max(0, width - len(old[i]))))[:width] for i in idx])
-            lp_ref = torch.stack([torch.nn.functional.pad(ref[i], (0, max(0, width - len(ref[i]))))[:width] for i in idx])
+            lp_old = torch.stack([_fit(old[i], width) for i in idx])
+            lp_ref = torch.stack([_fit(ref[i], width) for i in idx])
             lp_new = token_logprobs(model, ids, attn, cfg.temperature)
             parts = policy_loss(lp_new, lp_old, lp_ref, adv, mask, clip=cfg.clip, kl_coef=cfg.kl_coef)
             optimizer.zero_grad(set_to_none=True)
@@ -293,6 +294,13 @@ def ppo_update(model, ref_model, optimizer, samples: list[Sample], cfg: RLConfig
                 sums[key] = sums.get(key, 0.0) + float(value.detach())
             steps += 1
     return {k: v / steps for k, v in sums.items()}
+
+
+def _fit(row, width: int):
+    """A 1-D tensor padded with zeros or cut to ``width``."""
+    import torch
+
+    return torch.nn.functional.pad(row, (0, max(0, width - len(row))))[:width]
 
 
 def _save_checkpoint(out: Path, model, optimizer, state: dict) -> None:
@@ -452,7 +460,8 @@ def run_rl(cfg: RLConfig, problems: Sequence[Problem], out_dir: str | Path) -> d
         "reward": log[-1]["reward"] if log else None, "reward_first": log[0]["reward"] if log else None,
         "train_accuracy_first": log[0]["train_accuracy"] if log else None,
         "train_accuracy_last": log[-1]["train_accuracy"] if log else None,
-        "samples": sum(x["samples"] for x in log), "heldout_curve": [(x["iteration"], x["heldout_accuracy"]) for x in evals],
+        "samples": sum(x["samples"] for x in log),
+        "heldout_curve": [(x["iteration"], x["heldout_accuracy"]) for x in evals],
         "policy_dir": str((out / "policy").resolve()), "wall_s": round(state["wall_s"], 1), "config": asdict(cfg),
     }
     summary_path.write_text(json.dumps(summary, indent=2))

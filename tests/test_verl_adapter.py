@@ -77,6 +77,7 @@ def test_loads_the_way_verl_loads_a_custom_reward_file(prm):
 
 def test_import_is_light():
     code = ("import sys, json; import pipelines.adapters.verl_reward, pipelines.rl, pipelines.commands.rl, "
-            "prm_training.policy_gradient; print(json.dumps([m for m in ('torch', 'vllm', 'ray') if m in sys.modules]))")
+            "prm_training.policy_gradient; "
+            "print(json.dumps([m for m in ('torch', 'vllm', 'ray') if m in sys.modules]))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "[]"

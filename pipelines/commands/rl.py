@@ -40,8 +40,9 @@ def load_training_problems(path: str | None, n: int):
 def add_subcommand(sub) -> None:
     p = sub.add_parser("rl", help="RL of the policy (PPO-clip, group-normalized process or outcome rewards)")
     p.add_argument("--policy", default=None, help="HF checkpoint of the policy (default: the embedded tiny policy)")
-    p.add_argument("--prm", default=None, help="PRM checkpoint (train-prm), or 'gold' (exact synthetic step labels, a ceiling); "
-                                                  "required for --reward process")
+    p.add_argument("--prm", default=None,
+                   help="PRM checkpoint (train-prm), or 'gold' (exact synthetic step labels, a ceiling); "
+                        "required for --reward process")
     p.add_argument("--problems", default=None,
                    help="training problems file (default: synthetic training problems, disjoint from held-out)")
     p.add_argument("--n-train", type=int, default=2000, help="training problems to use (the first N)")
