@@ -78,7 +78,8 @@ def _probe_factory(original):
 
                 import torch
 
-                result["stats"]["probe_threads"] = f"torch={torch.get_num_threads()} OMP={_os.environ.get('OMP_NUM_THREADS')}"
+                omp = _os.environ.get("OMP_NUM_THREADS")
+                result["stats"]["probe_threads"] = f"torch={torch.get_num_threads()} OMP={omp}"
             except ImportError:
                 pass
             after = counters()
@@ -260,6 +261,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--engines", default="vllm,hf")
     parser.add_argument("--work", default=str(ROOT / "runs" / "bench_engine_efficiency"))
+    parser.add_argument("--out", default=str(RESULTS / "engine_efficiency.json"))
     args = parser.parse_args(argv)
 
     from data.assets import default_policy_path
@@ -291,8 +293,8 @@ def main(argv=None) -> dict:
         report["engine_efficiency_hf"] = results["hf"]["ratio"]
     report["notes"] = notes(results)
     print_table(results)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "engine_efficiency.json").write_text(json.dumps(report, indent=2))
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(report, indent=2))
     return report
 
 
@@ -307,7 +309,8 @@ def notes(results: dict) -> list[str]:
         verdict = "meets" if r["ratio"] >= GOAL else "misses"
         out.append(f"{name}: end-to-end ratio {r['ratio']:.3f} {verdict} the {GOAL} goal; the largest non-generation "
                    f"share is {worst} = {b[worst]:.1f} s of {e2e:.1f} s; with start-up (Ray init, actor and "
-                   f"engine start) taken out the ratio is {r['ratio_steady_state']:.3f}; the engine inside the actor runs "
+                   f"engine start) taken out the ratio is {r['ratio_steady_state']:.3f}; the engine inside the "
+                   f"actor runs "
                    f"at {r['ratio_engine_in_actor']:.3f} of the bare engine's tokens/s.")
     return out
 

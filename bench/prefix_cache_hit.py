@@ -170,7 +170,8 @@ def main(argv=None) -> dict:
     print(f"{'engines':>7s} {'whole traces':>12s} {'scattered':>10s}")
     for k in args.engines.split(","):
         r = routing["results"]
-        print(f"{k:>7s} {r[f'whole_traces_k{k}']['hit_share']:12.3f} {r[f'scattered_prefixes_k{k}']['hit_share']:10.3f}")
+        whole, scattered = r[f"whole_traces_k{k}"]["hit_share"], r[f"scattered_prefixes_k{k}"]["hit_share"]
+        print(f"{k:>7s} {whole:12.3f} {scattered:10.3f}")
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "prefix_cache_hit.json").write_text(json.dumps(report, indent=2))
     return report

@@ -153,7 +153,8 @@ def main(argv=None) -> dict:
               f"{r['tokens_per_step']:8.1f} {r['wall_ms_per_step']:8.1f}")
     print(f"{'setup':20s} {'nodes':>5s} {'e2e_s':>7s} {'tok/s':>7s} {'speed-up':>8s}")
     for name, r in actors.items():
-        print(f"{name:20s} {r['nodes']:5d} {r['end_to_end_s']:7.1f} {r['tokens_per_s']:7.1f} {r['speedup_vs_1_actor']:8.3f}")
+        print(f"{name:20s} {r['nodes']:5d} {r['end_to_end_s']:7.1f} {r['tokens_per_s']:7.1f} "
+              f"{r['speedup_vs_1_actor']:8.3f}")
     print(f"{'steps':>5s} {'traces':>6s} {'roll/step':>9s} {'tok/step':>8s} {'actor ms/step':>13s}")
     for k, r in steps.items():
         print(f"{k:>5s} {r['traces']:6d} {r['rollouts_per_step']:9.2f} {r['tokens_per_step']:8.1f} "

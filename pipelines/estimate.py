@@ -223,7 +223,8 @@ def write_report(report: dict[str, Any], path: str | Path) -> None:
 THROUGHPUT_SOURCES = {
     "h100_llama31_8b_fp8_mlperf_offline": {
         "tokens_per_s_per_gpu": 5777.0,
-        "what": "vLLM 0.10.0, Llama-3.1-8B-Instruct FP8, one H100, MLPerf Inference v5.1 Offline (Red Hat's submission)",
+        "what": "vLLM 0.10.0, Llama-3.1-8B-Instruct FP8, one H100, MLPerf Inference v5.1 Offline "
+                "(Red Hat's submission)",
         "url": "http://hnkj.keyan123.cn/https/77726476706e69737468656265737421e7e056d235356c587f1cc7af9758/zh-cn/blog/"
                "efficient-and-reproducible-llm-inference-red-hat-mlperf-inference-v51-results",
         "note": "Red Hat blog 'efficient and reproducible LLM inference: Red Hat MLPerf Inference v5.1 results', "
