@@ -223,7 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--problems", type=int, default=100, help="training problems to label")
     p.add_argument("--samples", type=int, default=4)
     p.add_argument("--engine", choices=["vllm", "hf"], default="vllm")
-    p.add_argument("--rl-iterations", type=int, default=None, help="RL iterations (default: the demo's 12)")
+    p.add_argument("--rl-iterations", type=int, default=None, help="RL iterations (default: the demo's 16)")
     p.set_defaults(func=cmd_demo)
 
     for module in COMMAND_MODULES:

@@ -16,7 +16,7 @@ from data.parquet_io import write_json_atomic
 from pipelines.flywheel import FlywheelConfig
 
 DEMO_CONFIG = FlywheelConfig(rounds=1, label_problems=100, samples=4, strategy="binary", rollouts=8, prm_epochs=3,
-                             search_problems=100, search_n=16, rl_problems=256, rl_iterations=12,
+                             search_problems=100, search_n=16, rl_problems=256, rl_iterations=16,
                              rl_group_size=8, rl_problems_per_iteration=16, heldout_n=100)
 
 

@@ -39,6 +39,8 @@ class FlywheelConfig:
     rl_problems_per_iteration: int = 16
     rl_lr: float = 1e-4
     rl_kl_coef: float = 0.02
+    rl_temperature: float = 0.7  # the best process-RL setting measured (docs/rl.md)
+    rl_ppo_epochs: int = 1
     rl_reward: str = "process"
     heldout_n: int = 100  # held-out problems for the policy's greedy accuracy
     threads: int = 1
@@ -154,7 +156,8 @@ def run_round(cfg: FlywheelConfig, round_index: int, policy: str, out: Path) -> 
     rl = run_rl(RLConfig(
         policy=str(Path(policy).resolve()), prm=str((out / "prm").resolve()), reward=cfg.rl_reward,
         group_size=cfg.rl_group_size, iterations=cfg.rl_iterations,
-        problems_per_iteration=cfg.rl_problems_per_iteration, lr=cfg.rl_lr, kl_coef=cfg.rl_kl_coef, seed=cfg.seed,
+        problems_per_iteration=cfg.rl_problems_per_iteration, lr=cfg.rl_lr, kl_coef=cfg.rl_kl_coef, temperature=cfg.rl_temperature,
+        ppo_epochs=cfg.rl_ppo_epochs, seed=cfg.seed,
         heldout_n=cfg.heldout_n, eval_every=max(1, cfg.rl_iterations), threads=cfg.threads, progress=True),
         rl_problems, out / "rl")
     timings["rl_s"] = time.time() - t0

@@ -8,7 +8,8 @@ MODULES = ["data.records", "data.parquet_io", "data.synthetic", "data.prompt_for
            "labelers.step_split", "labelers.strategies", "labelers.aggregate", "labelers.metrics",
            "pipelines.engines", "pipelines.engines.base", "pipelines.engines.vllm_engine", "pipelines.report",
            "pipelines.engines.vllm_server", "pipelines.convert_gguf", "pipelines.search_select", "pipelines.search",
-           "pipelines.search_eval", "pipelines.flywheel", "prm_training.likelihood_prm", "prm_training.oracle_scorer"]
+           "pipelines.search_eval", "pipelines.flywheel", "prm_training.likelihood_prm", "prm_training.oracle_scorer",
+           "pipelines.estimate"]
 
 
 @pytest.mark.parametrize("name", MODULES)
