@@ -27,11 +27,21 @@ BENCHES = [
     ["bench/prefix_cache_hit.py", "--problems", "15", "--samples", "2", "--replay-problems", "40"],
     ["bench/scaling.py", "--quick"],
 ]
+# Scratch folders of the runs above; removed first so that every `make bench` measures a fresh run
+# (the label runs inside would otherwise resume and finish in seconds).
+SCRATCH = ["runs/bench_rollout_savings_25", "runs/bench_naive_baseline_25", "runs/bench_engine_efficiency",
+           "runs/bench_prefix_cache", "runs/bench_scaling"]
 WANTED = ["engine_efficiency", "token_ratio_binary", "token_ratio_adaptive", "prefix_cache_hit", "speedup_vs_naive",
           "verifier_verdicts_per_s"]
 
 
 def main() -> None:
+    import shutil
+
+    for folder in SCRATCH:
+        if (ROOT / folder).exists():
+            print(f"removing the scratch folder {folder} (a fresh run is measured)", flush=True)
+            shutil.rmtree(ROOT / folder)
     start = time.time()
     wall: dict[str, float] = {}
     for cmd in BENCHES:
