@@ -31,11 +31,28 @@ def policy_path() -> str:
     return str(path)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module", autouse=True)
+def _finalize_vllm_engines():
+    """Free every vLLM engine a test module made before the next module starts.
+
+    Freeing an in-process vLLM ``LLM`` tears down vLLM's global parallel state, which breaks any
+    other ``LLM`` still in use in the process ("pipeline model parallel group is not initialized").
+    Collecting at module boundaries makes that teardown happen between modules, never during one.
+    """
+    yield
+    import gc
+
+    gc.collect()
+
+
+@pytest.fixture(scope="module")
 def vllm_engine(policy_path):
+    """One vLLM engine per test module (see ``_finalize_vllm_engines``)."""
     from pipelines.engines import make_engine
 
-    return make_engine("vllm", model=policy_path)
+    engine = make_engine("vllm", model=policy_path)
+    yield engine
+    del engine
 
 
 @pytest.fixture(scope="session")

@@ -27,39 +27,53 @@ def test_config_rejects_bad_values():
         FlywheelConfig(strategy="greedy")
 
 
-def test_one_round_end_to_end_and_resume(tmp_path):
-    from pipelines.flywheel import run_flywheel
-    from pipelines.flywheel_report import write_flywheel_report
+TOY_ARGS = ["--rounds", "1", "--label-problems", "6", "--samples", "2", "--strategy", "binary", "--rollouts", "2",
+            "--search-problems", "4", "--search-n", "2", "--rl-problems", "4", "--rl-iterations", "1",
+            "--group-size", "2", "--rl-problems-per-iteration", "2", "--heldout-n", "4"]
 
-    cfg = FlywheelConfig(rounds=1, label_problems=6, samples=2, strategy="binary", rollouts=2, prm_epochs=1,
-                         search_problems=4, search_n=2, rl_problems=4, rl_iterations=1, rl_group_size=2,
-                         rl_problems_per_iteration=2, heldout_n=4)
+
+def _flywheel(out, *extra):
+    """The CLI in its own process: an in-process vLLM engine, once freed, tears down vLLM's global
+    parallel state and would break the session's shared vLLM engine fixture."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    return subprocess.run([sys.executable, "-m", "pipelines.cli", "flywheel", "--out", str(out), *TOY_ARGS, *extra],
+                          cwd=ROOT, capture_output=True, text=True, timeout=900)
+
+
+def test_one_round_end_to_end_and_resume(tmp_path):
     out = tmp_path / "fly"
-    result = run_flywheel(cfg, out)
+    done = _flywheel(out)
+    assert done.returncode == 0, done.stderr[-3000:]
     round_dir = out / "round-0"
     for rel in ("manifest.json", "problems.jsonl", "generate/traces", "label/stats.json", "label/report/index.html",
                 "prm/prm_config.json", "prm_eval/metrics.json", "search/sweep.json", "search/search_scaling.png",
                 "rl/summary.json", "rl/policy/config.json", "round.json"):
         assert (round_dir / rel).exists(), rel
+    result = json.loads((out / "flywheel.json").read_text())
     figures = result["rounds"][0]
     assert figures["traces"] == 12
     assert 0.0 <= figures["majority@2"] <= 1.0 and 0.0 <= figures["best_of_2"] <= 1.0
-    assert figures["next_policy"] == str((round_dir / "rl" / "policy").resolve())
+    assert 0.0 <= figures["prm_step_auc"] <= 1.0
+    assert figures["next_policy"] == str((round_dir / "rl" / "policy").resolve()) == result["final_policy"]
     assert "| 0 |" in (out / "flywheel.md").read_text()
-    report = write_flywheel_report(out, result["rounds"])
-    text = report.read_text()
+    text = (out / "report.html").read_text()
     for image in ("label/report/calibration.png", "prm_eval/prm_eval.png", "search/search_scaling.png",
                   "rl/rl_curve.png"):
         assert f"round-0/{image}" in text and (round_dir / image).exists()
 
     # a rerun finds the round done and changes nothing
     before = (round_dir / "round.json").read_text()
-    again = run_flywheel(cfg, out)
-    assert again["rounds"][0] == figures and (round_dir / "round.json").read_text() == before
-    # another configuration in the same directory is refused
-    with pytest.raises(ValueError, match="different run"):
-        run_flywheel(FlywheelConfig(**{**cfg.__dict__, "rollouts": 4}), out)
-    assert json.loads((out / "flywheel.json").read_text())["final_policy"] == figures["next_policy"]
+    again = _flywheel(out)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert (round_dir / "round.json").read_text() == before
+    assert json.loads((out / "flywheel.json").read_text())["rounds"][0] == figures
+    # another configuration in the same directory is refused, naming the problem
+    other = _flywheel(out, "--rollouts", "4")
+    assert other.returncode == 2 and "different run" in other.stderr
 
 
 def test_rounds_table_lists_every_round():

@@ -108,13 +108,26 @@ def tiny_prm(tmp_path_factory):
     return out
 
 
-def test_search_and_eval_search_commands(tmp_path, tiny_prm, capsys):
+def _cli(*args):
+    """The CLI in its own process: an in-process vLLM engine, once freed, tears down vLLM's global
+    parallel state and would break the session's shared vLLM engine fixture."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    done = subprocess.run([sys.executable, "-m", "pipelines.cli", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done
+
+
+def test_search_and_eval_search_commands(tmp_path, tiny_prm):
     from data.parquet_io import read_rows
-    from pipelines.cli import main
 
     out = tmp_path / "search"
-    assert main(["search", "--engine", "hf", "--method", "best-of-n", "--n", "2", "--prm", str(tiny_prm),
-                 "--limit", "3", "--out", str(out), "--threads", "1"]) == 0
+    _cli("search", "--engine", "hf", "--method", "best-of-n", "--n", "2", "--prm", str(tiny_prm),
+         "--limit", "3", "--out", str(out), "--threads", "1")
     rows = read_rows(out / "results.parquet")
     assert len(rows) == 3 and all(r["samples"] == 2 and r["tokens"] > 0 for r in rows)
     summary = json.loads((out / "summary.json").read_text())
@@ -123,9 +136,9 @@ def test_search_and_eval_search_commands(tmp_path, tiny_prm, capsys):
     assert summary["accuracy"] == pytest.approx(sum(r["correct"] for r in rows) / 3, abs=1e-4)
 
     sweep_dir = tmp_path / "sweep"
-    assert main(["eval-search", "--engine", "vllm", "--methods", "majority,best-of-n,weighted-sc,lookahead",
-                 "--n-max", "4", "--step-ns", "2", "--prm", str(tiny_prm), "--limit", "3",
-                 "--out", str(sweep_dir), "--threads", "1"]) == 0
+    _cli("eval-search", "--engine", "vllm", "--methods", "majority,best-of-n,weighted-sc,lookahead",
+         "--n-max", "4", "--step-ns", "2", "--prm", str(tiny_prm), "--limit", "3",
+         "--out", str(sweep_dir), "--threads", "1")
     sweep = json.loads((sweep_dir / "sweep.json").read_text())
     methods = {(p["method"], p["n"]) for p in sweep["points"]}
     assert {("pass@n (oracle)", 4), ("majority", 1), ("best-of-n", 4), ("weighted-sc", 2), ("lookahead", 2)} <= methods

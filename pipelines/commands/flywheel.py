@@ -12,10 +12,11 @@ def cmd_flywheel(args) -> None:
     cfg = FlywheelConfig(rounds=args.rounds, policy=args.policy or "", engine=args.engine,
                          label_problems=args.label_problems, samples=args.samples, strategy=args.strategy,
                          rollouts=args.rollouts, prm_kind=args.prm_kind, prm_epochs=args.prm_epochs,
-                         search_problems=args.search_problems,
-                         search_n=args.search_n, rl_problems=args.rl_problems, rl_iterations=args.rl_iterations,
-                         rl_group_size=args.group_size, rl_lr=args.rl_lr, rl_reward=args.reward,
-                         heldout_n=args.heldout_n, threads=args.threads, seed=args.seed)
+                         search_problems=args.search_problems, search_n=args.search_n,
+                         rl_problems=args.rl_problems, rl_iterations=args.rl_iterations,
+                         rl_problems_per_iteration=args.rl_problems_per_iteration, rl_group_size=args.group_size,
+                         rl_lr=args.rl_lr, rl_reward=args.reward, heldout_n=args.heldout_n, threads=args.threads,
+                         seed=args.seed)
     result = run_flywheel(cfg, args.out)
     report = write_flywheel_report(args.out, result["rounds"])
     print(rounds_table(result["rounds"]))
@@ -39,6 +40,7 @@ def add_subcommand(sub) -> None:
     p.add_argument("--search-n", type=int, default=16)
     p.add_argument("--rl-problems", type=int, default=256)
     p.add_argument("--rl-iterations", type=int, default=10)
+    p.add_argument("--rl-problems-per-iteration", type=int, default=16)
     p.add_argument("--group-size", type=int, default=8)
     p.add_argument("--rl-lr", type=float, default=1e-4)
     p.add_argument("--reward", choices=["process", "outcome"], default="process")
