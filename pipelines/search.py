@@ -16,6 +16,7 @@ generated candidate, discarded or not.
 from __future__ import annotations
 
 import time
+from functools import lru_cache
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -88,7 +89,9 @@ def _answer_of(text: str) -> str | None:
     return extract_answer(text)
 
 
-def _equivalent(a: str, b: str) -> bool:
+@lru_cache(maxsize=65536)
+def equivalent(a: str, b: str) -> bool:
+    """``verifiers.is_equivalent``, cached: sweeps grade and cluster the same answers many times."""
     from verifiers import is_equivalent
 
     return is_equivalent(a, b)
@@ -145,7 +148,7 @@ def sample_solutions(engine: Engine, problems: Sequence[Problem], cfg: SearchCon
 
 def choose_from_samples(method: str, answers: Sequence[str | None], step_scores: Sequence[Sequence[float]] | None,
                         aggregation: str = "min",
-                        equivalent: Callable[[str, str], bool] = _equivalent) -> tuple[int | None, float | None]:
+                        equivalent: Callable[[str, str], bool] = equivalent) -> tuple[int | None, float | None]:
     """Index of the chosen sample (``None`` when no sample has an answer) and its PRM score.
 
     >>> choose_from_samples("best-of-n", ["7", "12"], [[0.9, 0.2], [0.8, 0.7]], "min", str.__eq__)
@@ -178,14 +181,15 @@ def prefix_view(sampled: SampledSolutions, n: int) -> SampledSolutions:
                             None if sampled.step_scores is None else sampled.step_scores[:n])
 
 
-def result_from_samples(sampled: SampledSolutions, method: str, aggregation: str, grade: Callable[[str, str], bool],
-                        equivalent: Callable[[str, str], bool] = _equivalent) -> SearchResult:
+def result_from_samples(sampled: SampledSolutions, method: str, aggregation: str,
+                        equivalent: Callable[[str, str], bool] = equivalent) -> SearchResult:
+    """The chosen sample as a ``SearchResult``; ``equivalent`` clusters answers and grades against gold."""
     index, score = choose_from_samples(method, sampled.answers, sampled.step_scores, aggregation, equivalent)
     answer = None if index is None else sampled.answers[index]
     problem = sampled.problem
     return SearchResult(
         problem_id=problem.problem_id, method=method, n=len(sampled.texts), answer=answer,
-        gold_answer=problem.gold_answer, correct=answer is not None and grade(answer, problem.gold_answer),
+        gold_answer=problem.gold_answer, correct=answer is not None and equivalent(answer, problem.gold_answer),
         samples=len(sampled.texts), tokens=sum(sampled.tokens), score=score,
         solution="" if index is None else sampled.texts[index])
 
@@ -296,18 +300,12 @@ def step_search(engine: Engine, scorer: Scorer, problems: Sequence[Problem], cfg
         problem = search.problem
         results.append(SearchResult(
             problem_id=problem.problem_id, method=cfg.method, n=cfg.n, answer=answer,
-            gold_answer=problem.gold_answer, correct=answer is not None and _grade_answer(answer, problem.gold_answer),
+            gold_answer=problem.gold_answer, correct=answer is not None and equivalent(answer, problem.gold_answer),
             samples=search.samples, tokens=search.tokens, score=chosen.score, solution=text))
     return results
 
 
 # ---------------------------------------------------------------- one method, many problems
-
-def _grade_answer(answer: str, gold: str) -> bool:
-    from verifiers import is_equivalent
-
-    return is_equivalent(answer, gold)
-
 
 def run_search(engine: Engine, problems: Sequence[Problem], cfg: SearchConfig, scorer: Scorer | None = None,
                progress: bool = True) -> list[SearchResult]:
@@ -322,7 +320,7 @@ def run_search(engine: Engine, problems: Sequence[Problem], cfg: SearchConfig, s
         batch = problems[start:start + cfg.batch_problems]
         if cfg.method in SAMPLE_METHODS:
             sampled = sample_solutions(engine, batch, cfg, scorer if cfg.uses_prm else None)
-            results.extend(result_from_samples(s, cfg.method, cfg.aggregation, _grade_answer) for s in sampled)
+            results.extend(result_from_samples(s, cfg.method, cfg.aggregation) for s in sampled)
         else:
             results.extend(step_search(engine, scorer, batch, cfg))
         bar.update(len(batch))

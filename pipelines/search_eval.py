@@ -15,8 +15,8 @@ from typing import Sequence
 
 from data.records import Problem
 from pipelines.engines.base import Engine
-from pipelines.search import (SAMPLE_METHODS, STEP_METHODS, SearchConfig, prefix_view, result_from_samples,
-                              run_search, sample_solutions, summarize)
+from pipelines.search import (SAMPLE_METHODS, STEP_METHODS, SearchConfig, equivalent, prefix_view,
+                              result_from_samples, run_search, sample_solutions, summarize)
 
 
 @dataclass
@@ -51,12 +51,6 @@ def _point(method: str, n: int, accuracy: float, tokens: float, **extra) -> dict
     return {"method": method, "n": n, "accuracy": round(accuracy, 4), "tokens_per_problem": round(tokens, 1), **extra}
 
 
-def _grade(answer: str, gold: str) -> bool:
-    from verifiers import is_equivalent
-
-    return is_equivalent(answer, gold)
-
-
 def sample_curves(sampled, ns: Sequence[int], methods: Sequence[str], aggregation: str) -> list[dict]:
     """Points of pass@N (oracle) and each whole-solution method, from one nested draw."""
     points = []
@@ -64,12 +58,12 @@ def sample_curves(sampled, ns: Sequence[int], methods: Sequence[str], aggregatio
     for n in ns:
         views = [prefix_view(s, n) for s in sampled]
         tokens = sum(sum(v.tokens) for v in views) / count
-        oracle = sum(any(a is not None and _grade(a, v.problem.gold_answer) for a in v.answers) for v in views)
+        oracle = sum(any(a is not None and equivalent(a, v.problem.gold_answer) for a in v.answers) for v in views)
         points.append(_point("pass@n (oracle)", n, oracle / count, tokens))
         for method in methods:
             if method not in SAMPLE_METHODS:
                 continue
-            results = [result_from_samples(v, method, aggregation, _grade) for v in views]
+            results = [result_from_samples(v, method, aggregation) for v in views]
             points.append(_point(method, n, sum(r.correct for r in results) / count, tokens))
     return points
 
