@@ -25,6 +25,8 @@ def main(argv=None) -> dict:
     parser.add_argument("--strategies", default="full,binary,adaptive")
     parser.add_argument("--work", default=str(ROOT / "runs" / "bench_rollout_savings"))
     parser.add_argument("--shard-size", type=int, default=128)
+    parser.add_argument("--no-check-arithmetic", dest="check_arithmetic", action="store_false",
+                        help="plain Math-Shepherd: count lucky continuations through a false equation")
     args = parser.parse_args(argv)
 
     from data.assets import default_policy_path
@@ -50,12 +52,13 @@ def main(argv=None) -> dict:
         start = time.time()
         stats = run_label(LabelRunConfig(
             traces=str(traces_dir), out=str(work / f"label_{strategy}"),
-            label=LabelConfig(strategy=strategy, rollouts=args.rollouts), engine=args.engine,
+            label=LabelConfig(strategy=strategy, rollouts=args.rollouts, check_arithmetic=args.check_arithmetic),
+            engine=args.engine,
             engine_kwargs={"model": policy}, shard_size=args.shard_size, pool=PoolConfig(actors=1)))
         results[strategy] = {k: stats.get(k) for k in (
             "traces", "steps", "rollouts", "generated_tokens", "rollouts_per_step", "hard_accuracy",
             "hard_balanced_accuracy", "soft_auc", "first_error_accuracy", "false_positives", "false_negatives",
-            "gold_positive_steps", "wall_s")}
+            "gold_positive_steps", "lucky_rejected", "wall_s")}
         results[strategy]["tokens_per_step"] = round(stats["generated_tokens"] / max(1, stats["steps"]), 2)
         results[strategy]["bench_wall_s"] = round(time.time() - start, 1)
     if "full" in results:
@@ -68,7 +71,8 @@ def main(argv=None) -> dict:
     for name, r in results.items():
         print(f"{name:10s} {r['rollouts_per_step']:9.2f} {r['tokens_per_step']:9.1f} {r['hard_accuracy']:8.4f} "
               f"{r['hard_balanced_accuracy'] or 0:8.4f} {r['soft_auc'] or 0:8.4f} {r.get('token_ratio_vs_full', 1):9.3f}")
-    out = ROOT / "bench" / "results" / "rollout_savings.json"
+    suffix = "" if args.check_arithmetic else "_no_check"
+    out = ROOT / "bench" / "results" / f"rollout_savings{suffix}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2))
     return report

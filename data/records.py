@@ -112,6 +112,7 @@ class Rollout(_Record):
     extracted_answer: str | None
     verdict: str
     n_tokens: int
+    false_equation: str | None = None  # the continuation's first false equation (arithmetic check)
 
     SCHEMA: ClassVar[pa.Schema] = pa.schema(
         [
@@ -122,6 +123,7 @@ class Rollout(_Record):
             ("extracted_answer", pa.string()),
             ("verdict", pa.string()),
             ("n_tokens", pa.int32()),
+            ("false_equation", pa.string()),
         ]
     )
 

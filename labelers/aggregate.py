@@ -3,7 +3,8 @@
 Soft label = fraction of correct continuations where rollouts were run. Hard label = some
 continuation was correct. Steps without rollouts take the label the strategy decided, and
 with ``monotone=True`` the exact implications are applied: a correct continuation of a
-later prefix, or a correct final answer, proves every earlier prefix good.
+later prefix, or a correct final answer, proves every earlier prefix good, back to the
+nearest step of the trace that holds a false equation (``LabelState.false_steps``).
 
 >>> from labelers.strategies import new_state
 >>> s = new_state(3, outcome_correct=False, has_answer=True)
@@ -24,6 +25,8 @@ def hard_and_soft(state: LabelState, monotone: bool) -> tuple[list[bool], list[f
     soft: list[float] = []
     later_success = state.outcome_correct and monotone
     for i in reversed(range(n)):
+        if i + 1 < n and state.false_steps[i + 1]:
+            later_success = False  # a continuation through step i + 1 holds a false equation
         later_success = later_success or (monotone and (state.n_correct[i] > 0 or state.decided[i] is True))
         if state.n_rollouts[i] > 0:
             h = state.n_correct[i] > 0 or later_success

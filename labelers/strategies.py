@@ -10,6 +10,10 @@ Two exact facts save rollouts (hard label = "some continuation from this prefix 
 
 The last step of a trace that states an answer is decided by that answer (no rollouts).
 
+With the arithmetic check on (``LabelConfig.check_arithmetic``), a continuation through a false
+equation does not count, so a success proves earlier prefixes only back to the nearest step of
+the trace that holds a false equation (``LabelState.false_steps``).
+
 >>> state = new_state(n_steps=3, outcome_correct=False, has_answer=True)
 >>> plan(FullStrategy(rollouts=4), state)
 [PrefixAsk(step_index=0, n=4), PrefixAsk(step_index=1, n=4)]
@@ -41,14 +45,34 @@ class LabelState:
     rounds: int = 0
     lo: int = 0  # binary search: the first error lies in [lo, hi]
     hi: int = 0
+    false_steps: list[bool] = field(default_factory=list)  # the trace's steps holding a false equation
+
+    def proof_reaches_back_to(self, step_index: int) -> int:
+        """The earliest prefix that a correct continuation of prefix ``step_index`` also proves good:
+        the trace's own steps on the way must not hold a false equation.
+
+        >>> new_state(4, False, True, false_steps=[False, True, False, False]).proof_reaches_back_to(3)
+        1
+        """
+        return max((j for j in range(step_index + 1) if self.false_steps[j]), default=0)
 
     def known_good_up_to(self, step_index: int) -> None:
-        for j in range(step_index + 1):
+        for j in range(self.proof_reaches_back_to(step_index), step_index + 1):
             self.decided[j] = True
 
+    @property
+    def outcome_proves_all(self) -> bool:
+        """The trace itself is a correct continuation of every one of its prefixes."""
+        return self.outcome_correct and not any(self.false_steps)
 
-def new_state(n_steps: int, outcome_correct: bool, has_answer: bool) -> LabelState:
-    state = LabelState(n_steps, outcome_correct, has_answer, [0] * n_steps, [0] * n_steps, [None] * n_steps)
+
+def new_state(n_steps: int, outcome_correct: bool, has_answer: bool,
+              false_steps: list[bool] | None = None) -> LabelState:
+    false_steps = list(false_steps) if false_steps is not None else [False] * n_steps
+    if len(false_steps) != n_steps:
+        raise ValueError(f"false_steps has {len(false_steps)} entries for {n_steps} steps")
+    state = LabelState(n_steps, outcome_correct, has_answer, [0] * n_steps, [0] * n_steps, [None] * n_steps,
+                       false_steps=false_steps)
     if n_steps and has_answer:
         state.decided[-1] = outcome_correct
     state.hi = n_steps - 1
@@ -90,20 +114,23 @@ class BinaryStrategy:
     name: str = "binary"
 
     def plan(self, state: LabelState) -> list[PrefixAsk]:
-        if state.outcome_correct or state.n_steps == 0:
+        if state.outcome_proves_all or state.n_steps == 0:
             return []
         if state.rounds == 0:
             state.lo, state.hi = 0, state.n_steps - 1 if state.has_answer else state.n_steps
-        if state.lo >= state.hi:
-            return []
-        return [PrefixAsk((state.lo + state.hi) // 2, self.rollouts)]
+        if state.lo < state.hi:
+            return [PrefixAsk((state.lo + state.hi) // 2, self.rollouts)]
+        # A success proves earlier prefixes only back to a false equation of the trace; probe the rest.
+        return [PrefixAsk(j, self.rollouts) for j in range(state.lo)
+                if state.decided[j] is None and state.n_rollouts[j] == 0]
 
     def update(self, state: LabelState, step_index: int, correct: list[bool]) -> None:
         _record(state, step_index, correct)
         if any(correct):
-            state.lo = step_index + 1
+            state.known_good_up_to(step_index)
+            state.lo = max(state.lo, step_index + 1)
         else:
-            state.hi = step_index
+            state.hi = min(state.hi, step_index)
 
 
 @dataclass(frozen=True)
@@ -133,7 +160,7 @@ class AdaptiveStrategy:
         return wilson_half_width(state.n_correct[i], state.n_rollouts[i]) > self.soft_half_width
 
     def plan(self, state: LabelState) -> list[PrefixAsk]:
-        if self.target == "hard" and state.outcome_correct:
+        if self.target == "hard" and state.outcome_proves_all:
             return []
         return [PrefixAsk(i, min(self.batch, self.rollouts - state.n_rollouts[i]))
                 for i in _open_steps(state) if self._undecided(state, i)]

@@ -125,7 +125,8 @@ def cmd_label(args) -> None:
 
     configure_runtime(args.out)
     label = LabelConfig(strategy=args.strategy, rollouts=args.rollouts, max_tokens=args.max_tokens, seed=args.seed,
-                        temperature=args.temperature, step_style=args.step_style)
+                        temperature=args.temperature, step_style=args.step_style,
+                        check_arithmetic=args.check_arithmetic)
     if args.engine == "openai":
         kwargs = {"base_url": args.base_url, "model": args.served_model}
     else:
@@ -214,6 +215,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--shard-size", type=int, default=64, help="traces per shard")
     p.add_argument("--step-style", choices=["newline", "paragraph", "step_marker"], default="newline",
                    help="how the traces were split into steps (sets the delimiter of rollout prompts)")
+    p.add_argument("--no-check-arithmetic", dest="check_arithmetic", action="store_false",
+                   help="count every continuation that reaches the gold answer, even through a false equation "
+                        "such as '47 / 2 = 23' (plain Math-Shepherd; default: such lucky continuations are rejected)")
     p.add_argument("--actors", type=int, default=0, help="engine actors (default: 1 on CPU, one per GPU)")
     p.add_argument("--ray-address", default=None, help="attach to a Ray cluster (e.g. auto); default: local Ray")
     p.set_defaults(func=cmd_label)

@@ -156,6 +156,7 @@ def summarize(out: Path, n_input: int, rejected: list[dict], wall_s: float, n_sh
         "generate_s": round(sum(m["generate_s"] for m in markers), 2),
         "verify_s": round(sum(m["verify_s"] for m in markers), 2),
         "verdicts": verdicts, "timeouts": verdicts.get("timeout", 0),
+        "lucky_rejected": sum(m.get("lucky_rejected", 0) for m in markers),
         "positive_label_fraction": round(sum(sum(r["labels"]) for r in rows) / steps, 4) if steps else None,
         "nodes": sorted({m["node_id"] for m in markers}),
         "wall_s": round(wall_s, 2),

@@ -15,6 +15,7 @@ from labelers.aggregate import aggregate
 from labelers.step_split import step_delimiter
 from labelers.strategies import LabelState, make_strategy, new_state
 from pipelines.engines.base import Engine, GenRequest
+from verifiers.arithmetic import false_equation
 
 
 
@@ -31,6 +32,9 @@ class LabelConfig:
     adaptive_batch: int = 2
     adaptive_target: str = "hard"
     step_style: str = "newline"  # how the traces' steps were split: sets the delimiter of rollout prompts
+    # A continuation counts as correct only if it also holds no false arithmetic equation
+    # (verifiers.arithmetic): reaching the gold answer through "47 / 2 = 23" is luck, not evidence.
+    check_arithmetic: bool = True
 
     def make_strategy(self):
         options = {}
@@ -55,6 +59,13 @@ def rollout_request(trace: Trace, step_index: int, n: int, round_index: int, cfg
     )
 
 
+def trace_false_steps(trace: Trace, cfg: LabelConfig) -> list[bool]:
+    """Which of the trace's own steps hold a false equation (all False with the check off)."""
+    if not cfg.check_arithmetic:
+        return [False] * len(trace.steps)
+    return [false_equation(step) is not None for step in trace.steps]
+
+
 def label_shard(engine: Engine, traces: Sequence[Trace], cfg: LabelConfig,
                 grade_many: Callable | None = None) -> ShardResult:
     """Label ``traces`` and return their StepLabels and Rollout rows, plus timing and verdict counts."""
@@ -65,11 +76,12 @@ def label_shard(engine: Engine, traces: Sequence[Trace], cfg: LabelConfig,
     strategy = cfg.make_strategy()
     delimiter = step_delimiter(cfg.step_style)
     states: list[LabelState] = [
-        new_state(len(t.steps), bool(t.outcome_correct), t.final_answer is not None) for t in traces
+        new_state(len(t.steps), bool(t.outcome_correct), t.final_answer is not None, trace_false_steps(t, cfg))
+        for t in traces
     ]
     rollouts: list[Rollout] = []
     stats = {"rounds": 0, "requests": 0, "rollouts": 0, "generated_tokens": 0, "generate_s": 0.0, "verify_s": 0.0,
-             "verdicts": {}}
+             "verdicts": {}, "lucky_rejected": 0}
     while True:
         asks = [(t_idx, ask) for t_idx, state in enumerate(states) for ask in strategy.plan(state)]
         if not asks:
@@ -92,11 +104,14 @@ def label_shard(engine: Engine, traces: Sequence[Trace], cfg: LabelConfig,
             sample_base = states[t].n_rollouts[ask.step_index]
             for k, completion in enumerate(samples):
                 verdict = next(verdicts)
-                correct.append(verdict.correct)
+                wrong_equation = false_equation(completion.text) if cfg.check_arithmetic else None
+                correct.append(verdict.correct and wrong_equation is None)
                 stats["verdicts"][verdict.status] = stats["verdicts"].get(verdict.status, 0) + 1
+                if verdict.correct and wrong_equation is not None:
+                    stats["lucky_rejected"] += 1
                 stats["generated_tokens"] += completion.n_tokens
                 rollouts.append(Rollout(trace.trace_id, ask.step_index, sample_base + k, completion.text,
-                                        verdict.extracted, verdict.status, completion.n_tokens))
+                                        verdict.extracted, verdict.status, completion.n_tokens, wrong_equation))
             strategy.update(states[t], ask.step_index, correct)
         for state in states:
             state.rounds += 1

@@ -10,6 +10,7 @@ import pytest
 MODULES = [
     "verifiers",
     "verifiers.types",
+    "verifiers.arithmetic",
     "verifiers.extract",
     "verifiers.normalize",
     "verifiers.numeric",

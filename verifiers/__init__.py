@@ -8,6 +8,7 @@ the worker processes that need them)::
     grade(response, gold, timeout=5.0) -> Verdict
     grade_many(pairs, workers=2, timeout=5.0, pool=None) -> list[Verdict]
     Verdict(status, extracted, detail)      # .correct
+    false_equation(text) -> str | None      # first false plain equation ("47 / 2 = 23"), pure Python
     VerifierPool(size=2, ...)               # a private pool; shutdown() stops the shared one
 
 Example:
@@ -16,6 +17,7 @@ Example:
     True
 """
 
+from .arithmetic import false_equation
 from .api import DEFAULT_TIMEOUT_S, DEFAULT_WORKERS, grade, grade_many, is_equivalent, shared_pool, shutdown
 from .equivalence import check_equivalence, quick_decide
 from .extract import extract_answer
@@ -35,6 +37,7 @@ __all__ = [
     "VerifierPool",
     "check_equivalence",
     "extract_answer",
+    "false_equation",
     "grade",
     "grade_many",
     "is_equivalent",
