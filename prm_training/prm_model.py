@@ -27,6 +27,76 @@ def load_causal_lm(path: str | Path):
     return model, tokenizer
 
 
+EXTRA_LAYER_INITS = ("copy", "random")
+
+
+def add_extra_layers(model, k: int, init: str = "copy"):
+    """Append ``k`` decoder layers on top of a Llama-style causal LM, in place; returns ``model``.
+
+    Why: the policy's prediction for token ``t`` exists only in its last layer's state at ``t - 1``;
+    a new layer on top can attend from ``t`` to that state and compare it with the written token,
+    a second one can carry the mismatch to the step tag (docs/prm.md, "Deeper tag PRM").
+
+    Each new layer is a copy of the last base layer (``init="copy"``) or freshly initialised
+    (``"random"``: normal(0, ``initializer_range``) linears, unit norms), with its attention output
+    projection ``o_proj`` and MLP ``down_proj`` set to zero: a zero residual update, so the model
+    still computes exactly what the base model computes until training moves them. The result is
+    a plain ``LlamaForCausalLM`` with ``num_hidden_layers = L + k`` (transformers and vLLM load it).
+    """
+    import copy
+
+    import torch
+
+    if k <= 0:
+        return model
+    if init not in EXTRA_LAYER_INITS:
+        raise ValueError(f"extra-layer init must be one of {EXTRA_LAYER_INITS}, got {init!r}")
+    layers = model.get_decoder().layers
+    config = model.config
+    n_base = config.num_hidden_layers
+    if len(layers) != n_base or getattr(config, "layer_types", None):
+        raise ValueError("add_extra_layers supports plain Llama-style stacks (no per-layer types)")
+    std = getattr(config, "initializer_range", 0.02)
+    for i in range(k):
+        layer = copy.deepcopy(layers[n_base - 1])
+        with torch.no_grad():
+            if init == "random":
+                for module in layer.modules():
+                    if isinstance(module, torch.nn.Linear):
+                        module.weight.normal_(0.0, std)
+                        if module.bias is not None:
+                            module.bias.zero_()
+                    elif hasattr(module, "weight") and module.weight.dim() == 1:  # RMSNorm
+                        module.weight.fill_(1.0)
+            layer.self_attn.o_proj.weight.zero_()
+            layer.mlp.down_proj.weight.zero_()
+            for proj in (layer.self_attn.o_proj, layer.mlp.down_proj):
+                if proj.bias is not None:
+                    proj.bias.zero_()
+        layer.self_attn.layer_idx = n_base + i
+        layers.append(layer)
+    config.num_hidden_layers = n_base + k
+    return model
+
+
+def freeze_base(model, n_base_layers: int) -> list:
+    """Freeze the embeddings and the first ``n_base_layers`` decoder layers; returns the parameters left
+    trainable (the new layers, the final norm and the LM head, of which only the ``+``/``-`` rows get a
+    gradient in ``pair_logits``)."""
+    decoder = model.get_decoder()
+    for module in [decoder.embed_tokens, *decoder.layers[:n_base_layers]]:
+        for param in module.parameters():
+            param.requires_grad_(False)
+    return [p for p in model.parameters() if p.requires_grad]
+
+
+def base_parameter_names(model, n_base_layers: int) -> set[str]:
+    """Names of the parameters that came from the base model's embeddings and first ``n_base_layers`` layers."""
+    decoder = model.get_decoder()
+    ids = {id(p) for m in [decoder.embed_tokens, *decoder.layers[:n_base_layers]] for p in m.parameters()}
+    return {name for name, p in model.named_parameters() if id(p) in ids}
+
+
 def pair_logits(model, input_ids, attention_mask, tag_mask, tokens: PRMTokens):
     """``[n_tags, 2]`` logits of ``[good, bad]`` at the True positions of ``tag_mask`` (row-major order)."""
     backbone = model.get_decoder() if hasattr(model, "get_decoder") else model.base_model

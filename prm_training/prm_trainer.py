@@ -24,7 +24,10 @@ CHECKPOINTS = "checkpoints"
 STATE = "state.json"
 # Changing one of these makes an existing OUT a different run (epochs may grow on resume).
 IDENTITY_FIELDS = ("base_model", "label_type", "lr", "batch_size", "max_length", "seed", "val_fraction",
-                   "warmup_fraction", "weight_decay", "grad_clip")
+                   "warmup_fraction", "weight_decay", "grad_clip", "extra_layers", "extra_init", "freeze_base",
+                   "base_lr_scale")
+# What a run saved before a field existed means (so old runs still resume with the old behaviour).
+LEGACY_IDENTITY = {"extra_layers": 0, "extra_init": "copy", "freeze_base": False, "base_lr_scale": 1.0}
 
 
 @dataclass
@@ -43,6 +46,12 @@ class PRMTrainConfig:
     grad_clip: float = 1.0
     keep_checkpoints: int = 1  # epoch checkpoints kept under OUT/checkpoints (resume needs the last)
     stop_after_epochs: int = 0  # stop this invocation after N epochs, as if interrupted (0: run to the end)
+    # Deeper tag PRM (docs/prm.md): K decoder layers appended on top of the base LM, zero-initialised
+    # residual outputs (the model starts as the base model); the checkpoint is a Llama with L + K layers.
+    extra_layers: int = 0
+    extra_init: str = "copy"  # new layers: "copy" of the last base layer or "random" (o_proj/down_proj = 0 either way)
+    freeze_base: bool = False  # train only the new layers, the final norm and the +/- LM-head rows
+    base_lr_scale: float = 1.0  # learning rate of the base embeddings and layers = lr x this (not frozen)
 
     def __post_init__(self):
         if self.label_type not in LABEL_TYPES:
@@ -51,6 +60,12 @@ class PRMTrainConfig:
             raise ValueError("val_fraction must be in [0, 1)")
         if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0:
             raise ValueError("epochs and batch_size must be >= 1 and lr > 0")
+        if self.extra_layers < 0 or self.base_lr_scale < 0:
+            raise ValueError("extra_layers and base_lr_scale must be >= 0")
+        if self.extra_init not in ("copy", "random"):
+            raise ValueError(f"extra_init must be 'copy' or 'random', got {self.extra_init!r}")
+        if self.freeze_base and self.extra_layers == 0:
+            raise ValueError("freeze_base needs extra_layers > 0 (otherwise only the final norm and head would train)")
         if not self.base_model:
             from data.assets import default_policy_path
 
@@ -90,7 +105,8 @@ def train_prm(labels: str | Path, out: str | Path, cfg: PRMTrainConfig | None = 
 
     from prm_training.prm_data import batches, collate, load_label_rows, make_examples, split_rows
     from prm_training.prm_format import PRMConfig, labels_fingerprint, resolve_tokens
-    from prm_training.prm_model import load_causal_lm, pair_logits, soft_bce_loss
+    from prm_training.prm_model import (add_extra_layers, base_parameter_names, freeze_base, load_causal_lm,
+                                        pair_logits, soft_bce_loss)
 
     cfg = cfg or PRMTrainConfig()
     out = Path(out)
@@ -102,13 +118,19 @@ def train_prm(labels: str | Path, out: str | Path, cfg: PRMTrainConfig | None = 
     state: dict[str, Any] = {"epoch": 0, "global_step": 0, "history": []}
     if resume is not None:
         state = json.loads((resume / STATE).read_text())
-        if state["config"] != cfg.identity() or state["labels_manifest_sha256"] != labels_sha:
+        if {**LEGACY_IDENTITY, **state["config"]} != cfg.identity() or state["labels_manifest_sha256"] != labels_sha:
             raise ValueError(f"{out} holds a PRM run with other settings or labels; use a new --out "
                              f"(saved {state['config']}, labels {state['labels_manifest_sha256'][:12]})")
         if state["epoch"] >= cfg.epochs and (out / "prm_config.json").exists():
             return {**state.get("summary", {}), "status": "already finished"}
 
     model, tokenizer = load_causal_lm(resume if resume is not None else cfg.base_model)
+    if resume is None:
+        add_extra_layers(model, cfg.extra_layers, cfg.extra_init)
+    n_base_layers = model.config.num_hidden_layers - cfg.extra_layers
+    if cfg.freeze_base:
+        freeze_base(model, n_base_layers)
+    trainable = [p for p in model.parameters() if p.requires_grad]
     tokens = resolve_tokens(tokenizer)
     rows = load_label_rows(labels)
     train_rows, val_rows = split_rows(rows, cfg.val_fraction)
@@ -119,7 +141,12 @@ def train_prm(labels: str | Path, out: str | Path, cfg: PRMTrainConfig | None = 
     steps_per_epoch = len(batches(train, cfg.batch_size, shuffle=False))
     total = steps_per_epoch * cfg.epochs
 
-    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    base_names = base_parameter_names(model, n_base_layers)
+    named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    groups = [{"params": [p for n, p in named if n not in base_names], "lr_scale": 1.0},
+              {"params": [p for n, p in named if n in base_names], "lr_scale": cfg.base_lr_scale}]
+    groups = [g for g in groups if g["params"]]
+    optimizer = torch.optim.AdamW(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
     if resume is not None:
         optimizer.load_state_dict(torch.load(resume / "optimizer.pt", weights_only=True))
         print(f"train-prm: resuming from {resume} (epoch {state['epoch']} of {cfg.epochs})")
@@ -139,11 +166,11 @@ def train_prm(labels: str | Path, out: str | Path, cfg: PRMTrainConfig | None = 
             logits = pair_logits(model, input_ids, attention, tag_mask, tokens)
             loss = soft_bce_loss(logits, targets)
             for group in optimizer.param_groups:
-                group["lr"] = lr_at(step, total, cfg)
+                group["lr"] = lr_at(step, total, cfg) * group["lr_scale"]
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if cfg.grad_clip:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+                torch.nn.utils.clip_grad_norm_(trainable, cfg.grad_clip)
             optimizer.step()
             step += 1
             loss_sum += loss.item() * len(targets)

@@ -170,3 +170,69 @@ def test_eval_writes_metrics_and_plot(inputs, trained, tmp_path):
     assert (tmp_path / "eval" / "prm_eval.png").stat().st_size > 1000
     all_split = evaluate_prm(out, inputs[1], None, split="all")
     assert all_split["n_traces"] == 36 and metrics["step_auc"] is not None
+
+
+@pytest.mark.parametrize("init", ["copy", "random"])
+def test_extra_layers_start_as_the_base_model(inputs, init):
+    """K new layers with zero o_proj/down_proj: at step 0 the deeper model computes the base model's logits."""
+    from prm_training.prm_model import add_extra_layers, load_causal_lm
+
+    base, _ = inputs
+    model, tok = load_causal_lm(base)
+    deeper, _ = load_causal_lm(base)
+    torch.manual_seed(1)
+    add_extra_layers(deeper, 2, init)
+    assert deeper.config.num_hidden_layers == model.config.num_hidden_layers + 2 == len(deeper.model.layers)
+    assert [layer.self_attn.layer_idx for layer in deeper.model.layers] == list(range(len(deeper.model.layers)))
+    ids = tok(["Ann has 31 pens.\n31 + 15 = 47 ки\nThe answer is 47 ки\n"], return_tensors="pt")["input_ids"]
+    with torch.no_grad():
+        ref, got = model(ids).logits, deeper(ids).logits
+    assert (ref - got).abs().max().item() < 1e-5
+    new = deeper.model.layers[-1]
+    assert new.mlp.up_proj.weight.abs().sum() > 0 and new.self_attn.o_proj.weight.abs().sum() == 0
+
+
+def test_extra_layers_train_export_and_resume(inputs, tmp_path):
+    """A frozen-base run with 1 extra layer: a plain L+1-layer Llama, base weights untouched, the new
+    layer trained, PRMScorer works, and a resume with another extra_layers is refused."""
+    from transformers import AutoModelForCausalLM
+
+    from prm_training.scorer import PRMScorer
+
+    base, labels = inputs
+    out = tmp_path / "deep"
+    cfg = _cfg(base, epochs=1, extra_layers=1, freeze_base=True, label_type="hard")
+    assert train_prm(labels, out, cfg, progress=False)["status"] == "finished"
+    model = AutoModelForCausalLM.from_pretrained(str(out), dtype=torch.float32)
+    n_base = AutoModelForCausalLM.from_pretrained(str(base)).config.num_hidden_layers
+    assert model.config.num_hidden_layers == len(model.model.layers) == n_base + 1
+    before, after = _weights(base), _weights(out)
+    frozen = [k for k in before if k.startswith("model.embed_tokens") or k.startswith("model.layers.")]
+    assert frozen and all(torch.equal(before[k], after[k]) for k in frozen)
+    assert after[f"model.layers.{n_base}.self_attn.o_proj.weight"].abs().sum() > 0
+    saved = json.loads((out / "prm_config.json").read_text())["train"]
+    assert saved["extra_layers"] == 1 and saved["freeze_base"] is True
+    scores = PRMScorer.from_pretrained(out, threads=1).score("What is 3 + 4?", ["3 + 4 = 7", "The answer is 7"])
+    assert len(scores) == 2 and all(0 < s < 1 for s in scores)
+
+    cut = tmp_path / "cut"
+    train_prm(labels, cut, _cfg(base, extra_layers=1, stop_after_epochs=1), progress=False)
+    with pytest.raises(ValueError, match="other settings"):
+        train_prm(labels, cut, _cfg(base, extra_layers=2), progress=False)
+    resumed = train_prm(labels, cut, _cfg(base, extra_layers=1), progress=False)
+    assert resumed["status"] == "finished"
+    assert AutoModelForCausalLM.from_pretrained(str(cut)).config.num_hidden_layers == n_base + 1
+
+
+def test_runs_saved_before_extra_layers_still_resume(inputs, tmp_path):
+    """A checkpoint whose state.json predates the extra-layer fields resumes as extra_layers=0."""
+    base, labels = inputs
+    cut = tmp_path / "old"
+    cfg = _cfg(base, extra_layers=0, stop_after_epochs=1)
+    train_prm(labels, cut, cfg, progress=False)
+    state_path = last_checkpoint(cut) / "state.json"
+    state = json.loads(state_path.read_text())
+    for key in ("extra_layers", "extra_init", "freeze_base", "base_lr_scale"):
+        del state["config"][key]
+    state_path.write_text(json.dumps(state))
+    assert train_prm(labels, cut, _cfg(base, extra_layers=0), progress=False)["status"] == "finished"

@@ -20,7 +20,8 @@ def cmd_train_prm(args) -> None:
     cfg = PRMTrainConfig(base_model=args.base or "", label_type=args.label_type, epochs=args.epochs, lr=args.lr,
                          batch_size=args.batch_size, max_length=args.max_length, seed=args.seed,
                          val_fraction=args.val_fraction, num_threads=args.threads,
-                         stop_after_epochs=args.stop_after_epochs)
+                         stop_after_epochs=args.stop_after_epochs, extra_layers=args.extra_layers,
+                         extra_init=args.extra_init, freeze_base=args.freeze_base, base_lr_scale=args.base_lr_scale)
     summary = train_prm(args.labels, args.out, cfg, progress=not args.no_progress)
     last = summary.get("history", [{}])[-1] if summary.get("history") else {}
     print(json.dumps({"status": summary.get("status"), "out": args.out, "epochs_done": summary.get("epochs_done"),
@@ -58,6 +59,15 @@ def add_subcommand(sub) -> None:
     p.add_argument("--val-fraction", type=float, default=0.2, help="fraction of problems held out (hash split)")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--stop-after-epochs", type=int, default=0, help="stop after N epochs of this run (resume later)")
+    p.add_argument("--extra-layers", type=int, default=0,
+                   help="tag: append K decoder layers on top of the base LM (zero-initialised residual outputs, "
+                        "so training starts from the base model); the PRM is a Llama with L + K layers")
+    p.add_argument("--extra-init", choices=["copy", "random"], default="copy",
+                   help="tag: new layers start as a copy of the last base layer, or freshly initialised")
+    p.add_argument("--freeze-base", action="store_true",
+                   help="tag: train only the extra layers, the final norm and the +/- LM-head rows")
+    p.add_argument("--base-lr-scale", type=float, default=1.0,
+                   help="tag: learning rate of the base model's embeddings and layers = --lr x this")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_train_prm)
 
