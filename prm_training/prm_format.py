@@ -27,11 +27,20 @@ GOOD_TOKEN = "+"
 BAD_TOKEN = "-"
 TAG_PREFIX = " "  # step + " ки" + "\n"
 STEP_SEPARATOR = "\n"
+# How the tag sits between steps: "spaced" is Math-Shepherd's "step ки\n"; "native" puts the tag in
+# place of the newline that ends each step in the policy's own text ("step1ки" + "step2ки"), so that
+# with the tag's input embedding set to the newline's the policy reads exactly its own text.
+TAG_FORMATS = {"spaced": (" ", "\n"), "native": ("", "")}
 
 
-def prm_text(prompt: str, steps: Sequence[str], step_tag: str = STEP_TAG) -> str:
-    """``prompt`` (question + newline, as ``data.prompt_format.build_prompt`` writes it), then each step + tag."""
-    return prompt + "".join(s.replace(step_tag, "") + TAG_PREFIX + step_tag + STEP_SEPARATOR for s in steps)
+def prm_text(prompt: str, steps: Sequence[str], step_tag: str = STEP_TAG, tag_prefix: str = TAG_PREFIX,
+             step_separator: str = STEP_SEPARATOR) -> str:
+    """``prompt`` (question + newline, as ``data.prompt_format.build_prompt`` writes it), then each step + tag.
+
+    >>> prm_text("Q\\n", ["1 + 1 = 2", "2 + 2 = 4"], tag_prefix="", step_separator="")
+    'Q\\n1 + 1 = 2ки2 + 2 = 4ки'
+    """
+    return prompt + "".join(s.replace(step_tag, "") + tag_prefix + step_tag + step_separator for s in steps)
 
 
 @dataclass
@@ -44,6 +53,9 @@ class PRMTokens:
     good_token_id: int
     bad_token: str
     bad_token_id: int
+    # the text around each tag (TAG_FORMATS); not part of equality, so a tokenizer check still matches
+    tag_prefix: str = field(default=TAG_PREFIX, compare=False)
+    step_separator: str = field(default=STEP_SEPARATOR, compare=False)
 
 
 def single_token_id(tokenizer, text: str) -> int:
@@ -74,7 +86,7 @@ def encode_steps(tokenizer, prompt: str, steps: Sequence[str], tokens: PRMTokens
     With ``max_length``, the ids are cut there and only the tags that survive are returned
     (so ``len(positions)`` may be smaller than ``len(steps)``).
     """
-    ids = tokenizer(prm_text(prompt, steps, tokens.step_tag))["input_ids"]
+    ids = tokenizer(prm_text(prompt, steps, tokens.step_tag, tokens.tag_prefix, tokens.step_separator))["input_ids"]
     positions = [i for i, t in enumerate(ids) if t == tokens.step_tag_id]
     if len(positions) != len(steps):
         raise ValueError(f"found {len(positions)} step tags for {len(steps)} steps (does the prompt hold a tag?)")
@@ -105,15 +117,13 @@ class PRMConfig:
         d = asdict(self)
         tokens = d.pop("tokens")
         d.update(tokens)
-        d["tag_prefix"] = TAG_PREFIX
-        d["step_separator"] = STEP_SEPARATOR
         d["vllm"] = vllm_settings(self.tokens)
         return d
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> "PRMConfig":
         token_keys = [f for f in PRMTokens.__dataclass_fields__]
-        tokens = PRMTokens(**{k: d[k] for k in token_keys})
+        tokens = PRMTokens(**{k: d[k] for k in token_keys if k in d})
         names = set(cls.__dataclass_fields__) - {"tokens"}
         return cls(tokens=tokens, **{k: v for k, v in d.items() if k in names})
 

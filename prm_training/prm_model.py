@@ -79,6 +79,16 @@ def add_extra_layers(model, k: int, init: str = "copy"):
     return model
 
 
+def init_tag_embedding(model, tag_id: int, like_id: int) -> None:
+    """Set the input embedding of the step tag to that of ``like_id`` (the newline, for the "native"
+    tag format): the policy then reads ``step1<tag>step2<tag>`` exactly as its own ``step1\nstep2\n``."""
+    import torch
+
+    emb = model.get_input_embeddings().weight
+    with torch.no_grad():
+        emb[tag_id] = emb[like_id]
+
+
 def freeze_base(model, n_base_layers: int) -> list:
     """Freeze the embeddings and the first ``n_base_layers`` decoder layers; returns the parameters left
     trainable (the new layers, the final norm and the LM head, of which only the ``+``/``-`` rows get a

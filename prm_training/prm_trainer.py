@@ -14,20 +14,22 @@ from __future__ import annotations
 import json
 import shutil
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from prm_training.prm_data import LABEL_TYPES
+from prm_training.prm_format import TAG_FORMATS
 
 CHECKPOINTS = "checkpoints"
 STATE = "state.json"
 # Changing one of these makes an existing OUT a different run (epochs may grow on resume).
 IDENTITY_FIELDS = ("base_model", "label_type", "lr", "batch_size", "max_length", "seed", "val_fraction",
                    "warmup_fraction", "weight_decay", "grad_clip", "extra_layers", "extra_init", "freeze_base",
-                   "base_lr_scale")
+                   "base_lr_scale", "tag_format")
 # What a run saved before a field existed means (so old runs still resume with the old behaviour).
-LEGACY_IDENTITY = {"extra_layers": 0, "extra_init": "copy", "freeze_base": False, "base_lr_scale": 1.0}
+LEGACY_IDENTITY = {"extra_layers": 0, "extra_init": "copy", "freeze_base": False, "base_lr_scale": 1.0,
+                   "tag_format": "spaced"}
 
 
 @dataclass
@@ -52,6 +54,9 @@ class PRMTrainConfig:
     extra_init: str = "copy"  # new layers: "copy" of the last base layer or "random" (o_proj/down_proj = 0 either way)
     freeze_base: bool = False  # train only the new layers, the final norm and the +/- LM-head rows
     base_lr_scale: float = 1.0  # learning rate of the base embeddings and layers = lr x this (not frozen)
+    # "spaced": Math-Shepherd "step ки\n"; "native": the tag replaces the newline after each step and
+    # starts with the newline's input embedding, so the policy reads its own text (prm_format.TAG_FORMATS)
+    tag_format: str = "spaced"
 
     def __post_init__(self):
         if self.label_type not in LABEL_TYPES:
@@ -64,6 +69,8 @@ class PRMTrainConfig:
             raise ValueError("extra_layers and base_lr_scale must be >= 0")
         if self.extra_init not in ("copy", "random"):
             raise ValueError(f"extra_init must be 'copy' or 'random', got {self.extra_init!r}")
+        if self.tag_format not in TAG_FORMATS:
+            raise ValueError(f"tag_format must be one of {sorted(TAG_FORMATS)}, got {self.tag_format!r}")
         if self.freeze_base and self.extra_layers == 0:
             raise ValueError("freeze_base needs extra_layers > 0 (otherwise only the final norm and head would train)")
         if not self.base_model:
@@ -104,9 +111,9 @@ def train_prm(labels: str | Path, out: str | Path, cfg: PRMTrainConfig | None = 
     from tqdm import tqdm
 
     from prm_training.prm_data import batches, collate, load_label_rows, make_examples, split_rows
-    from prm_training.prm_format import PRMConfig, labels_fingerprint, resolve_tokens
-    from prm_training.prm_model import (add_extra_layers, base_parameter_names, freeze_base, load_causal_lm,
-                                        pair_logits, soft_bce_loss)
+    from prm_training.prm_format import PRMConfig, labels_fingerprint, resolve_tokens, single_token_id
+    from prm_training.prm_model import (add_extra_layers, base_parameter_names, freeze_base, init_tag_embedding,
+                                        load_causal_lm, pair_logits, soft_bce_loss)
 
     cfg = cfg or PRMTrainConfig()
     out = Path(out)
@@ -131,7 +138,10 @@ def train_prm(labels: str | Path, out: str | Path, cfg: PRMTrainConfig | None = 
     if cfg.freeze_base:
         freeze_base(model, n_base_layers)
     trainable = [p for p in model.parameters() if p.requires_grad]
-    tokens = resolve_tokens(tokenizer)
+    prefix, separator = TAG_FORMATS[cfg.tag_format]
+    tokens = replace(resolve_tokens(tokenizer), tag_prefix=prefix, step_separator=separator)
+    if resume is None and cfg.tag_format == "native":
+        init_tag_embedding(model, tokens.step_tag_id, single_token_id(tokenizer, "\n"))
     rows = load_label_rows(labels)
     train_rows, val_rows = split_rows(rows, cfg.val_fraction)
     train = make_examples(train_rows, tokenizer, tokens, cfg.label_type, cfg.max_length)

@@ -232,7 +232,38 @@ def test_runs_saved_before_extra_layers_still_resume(inputs, tmp_path):
     train_prm(labels, cut, cfg, progress=False)
     state_path = last_checkpoint(cut) / "state.json"
     state = json.loads(state_path.read_text())
-    for key in ("extra_layers", "extra_init", "freeze_base", "base_lr_scale"):
+    for key in ("extra_layers", "extra_init", "freeze_base", "base_lr_scale", "tag_format"):
         del state["config"][key]
     state_path.write_text(json.dumps(state))
     assert train_prm(labels, cut, _cfg(base, extra_layers=0), progress=False)["status"] == "finished"
+
+
+def test_native_tag_format_reads_the_policy_text(inputs, tmp_path):
+    """"native": the tag replaces each step's newline and starts with the newline's embedding, so the model
+    sees exactly the policy's own text; the format travels in prm_config.json and the scorer uses it."""
+    from dataclasses import replace
+
+    from prm_training.prm_format import encode_steps, resolve_tokens
+    from prm_training.prm_model import init_tag_embedding, load_causal_lm
+    from prm_training.scorer import PRMScorer
+
+    base, labels = inputs
+    model, tok = load_causal_lm(base)
+    tokens = replace(resolve_tokens(tok), tag_prefix="", step_separator="")
+    newline = tok("\n", add_special_tokens=False)["input_ids"][0]
+    prompt, steps = "Ann has 31 pens.\n", ["31 + 15 = 47", "47 + 2 = 49. The answer is 49"]
+    ids, positions = encode_steps(tok, prompt, steps, tokens)
+    native = tok(prompt + "".join(s + "\n" for s in steps))["input_ids"]
+    assert len(positions) == 2 and [newline if i == tokens.step_tag_id else i for i in ids] == native
+    with torch.no_grad():
+        ref = model(torch.tensor([native])).logits
+        init_tag_embedding(model, tokens.step_tag_id, newline)
+        got = model(torch.tensor([ids])).logits
+    assert (ref - got).abs().max().item() < 1e-5
+
+    out = tmp_path / "native"
+    train_prm(labels, out, _cfg(base, epochs=1, tag_format="native", extra_layers=1), progress=False)
+    cfg = json.loads((out / "prm_config.json").read_text())
+    assert (cfg["tag_prefix"], cfg["step_separator"], cfg["train"]["tag_format"]) == ("", "", "native")
+    scorer = PRMScorer.from_pretrained(out, threads=1)
+    assert scorer.tokens.tag_prefix == "" and len(scorer.score(prompt.strip(), steps)) == 2

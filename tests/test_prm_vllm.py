@@ -8,14 +8,15 @@ from prm_training.prm_fixtures import fixture_rows, make_tiny_base, write_label_
 from prm_training.prm_trainer import PRMTrainConfig, train_prm  # noqa: E402
 
 
-@pytest.fixture(scope="module", params=[0, 2], ids=["plain", "extra_layers2"])
+@pytest.fixture(scope="module", params=[(0, "spaced"), (2, "native")], ids=["plain", "extra_layers2_native"])
 def prm_path(request, tmp_path_factory):
-    """A PRM on the tiny base as it is, and one with 2 decoder layers added on top (a 4-layer Llama)."""
+    """A PRM on the tiny base as it is, and one with 2 decoder layers added on top (a 4-layer Llama)
+    reading the "native" tag format."""
     root = tmp_path_factory.mktemp("prm_vllm")
     base = make_tiny_base(root / "base")
     labels = write_label_fixture(root / "labels", n_problems=6, traces_per_problem=2)
     cfg = PRMTrainConfig(base_model=str(base), epochs=1, batch_size=4, lr=3e-3, val_fraction=0.0, num_threads=1,
-                         extra_layers=request.param)
+                         extra_layers=request.param[0], tag_format=request.param[1])
     train_prm(labels, root / "prm", cfg, progress=False)
     return root / "prm"
 

@@ -21,7 +21,8 @@ def cmd_train_prm(args) -> None:
                          batch_size=args.batch_size, max_length=args.max_length, seed=args.seed,
                          val_fraction=args.val_fraction, num_threads=args.threads,
                          stop_after_epochs=args.stop_after_epochs, extra_layers=args.extra_layers,
-                         extra_init=args.extra_init, freeze_base=args.freeze_base, base_lr_scale=args.base_lr_scale)
+                         extra_init=args.extra_init, freeze_base=args.freeze_base, base_lr_scale=args.base_lr_scale,
+                         tag_format=args.tag_format)
     summary = train_prm(args.labels, args.out, cfg, progress=not args.no_progress)
     last = summary.get("history", [{}])[-1] if summary.get("history") else {}
     print(json.dumps({"status": summary.get("status"), "out": args.out, "epochs_done": summary.get("epochs_done"),
@@ -68,6 +69,9 @@ def add_subcommand(sub) -> None:
                    help="tag: train only the extra layers, the final norm and the +/- LM-head rows")
     p.add_argument("--base-lr-scale", type=float, default=1.0,
                    help="tag: learning rate of the base model's embeddings and layers = --lr x this")
+    p.add_argument("--tag-format", choices=["spaced", "native"], default="spaced",
+                   help="tag: 'spaced' = Math-Shepherd 'step ки\\n'; 'native' = the tag replaces the newline after "
+                        "each step and starts with the newline's embedding, so the policy reads its own text")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_train_prm)
 
