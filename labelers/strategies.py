@@ -75,6 +75,8 @@ def new_state(n_steps: int, outcome_correct: bool, has_answer: bool,
                        false_steps=false_steps)
     if n_steps and has_answer:
         state.decided[-1] = outcome_correct
+    if n_steps and outcome_correct:  # the trace is a correct continuation of its own prefixes
+        state.known_good_up_to(n_steps - 1)
     state.hi = n_steps - 1
     return state
 
@@ -116,7 +118,9 @@ class BinaryStrategy:
     def plan(self, state: LabelState) -> list[PrefixAsk]:
         if state.outcome_proves_all or state.n_steps == 0:
             return []
-        if state.rounds == 0:
+        if state.rounds == 0 and state.outcome_correct:  # good from its last false step on; search before it
+            state.lo, state.hi = 0, state.proof_reaches_back_to(state.n_steps - 1)
+        elif state.rounds == 0:
             state.lo, state.hi = 0, state.n_steps - 1 if state.has_answer else state.n_steps
         if state.lo < state.hi:
             return [PrefixAsk((state.lo + state.hi) // 2, self.rollouts)]

@@ -86,3 +86,18 @@ def test_label_shard_rejects_lucky_continuations(strategy):
     plain = label_shard(LuckyEngine(), [trace], LabelConfig(strategy=strategy, rollouts=2, check_arithmetic=False),
                         grade_many=fake_grade_many)
     assert plain.labels[0]["labels"][0] is True  # plain Math-Shepherd counts the lucky continuation
+
+
+def test_a_correct_trace_with_a_false_step_proves_its_prefixes_from_that_step_on():
+    state = new_state(4, outcome_correct=True, has_answer=True, false_steps=[False, False, True, False])
+    assert state.decided == [None, None, True, True]
+    strategy = BinaryStrategy(4)
+    asks = strategy.plan(state)
+    assert [a.step_index for a in asks] == [1]  # the search covers only the prefixes before step 2
+    strategy.update(state, 1, [True] * 4)
+    state.rounds += 1
+    assert strategy.plan(state) == []
+    assert hard_and_soft(state, monotone=True)[0] == [True, True, True, True]
+    adaptive = AdaptiveStrategy(rollouts=4, batch=2)
+    state = new_state(4, outcome_correct=True, has_answer=True, false_steps=[False, False, True, False])
+    assert [a.step_index for a in adaptive.plan(state)] == [0, 1]
