@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -93,6 +93,9 @@ class PRMExample:
     targets: list[float]  # one per tag position, in [0, 1]
     trace_id: str = ""
     row_index: int = -1  # position of the source row in the list given to make_examples
+    # dense distillation targets (PRMTrainConfig.distill_weight): P(good) at non-tag solution positions
+    aux_positions: list[int] = field(default_factory=list)
+    aux_targets: list[float] = field(default_factory=list)
 
 
 def make_examples(rows: Sequence[dict], tokenizer, tokens: PRMTokens, label_type: str,
@@ -136,3 +139,15 @@ def collate(batch: Sequence[PRMExample], pad_id: int):
         tag_mask[i, e.tag_positions] = True
         targets += e.targets  # positions are increasing, so this matches the row-major order of tag_mask
     return input_ids, attention, tag_mask, torch.tensor(targets, dtype=torch.float32)
+
+
+def collate_aux(batch: Sequence[PRMExample], width: int):
+    """An ``aux_mask`` (True at ``aux_positions``, same shape as ``collate``'s) and the flat aux targets."""
+    import torch
+
+    mask = torch.zeros((len(batch), width), dtype=torch.bool)
+    targets = []
+    for i, e in enumerate(batch):
+        mask[i, e.aux_positions] = True
+        targets += e.aux_targets
+    return mask, torch.tensor(targets, dtype=torch.float32)

@@ -107,16 +107,58 @@ def base_parameter_names(model, n_base_layers: int) -> set[str]:
     return {name for name, p in model.named_parameters() if id(p) in ids}
 
 
-def pair_logits(model, input_ids, attention_mask, tag_mask, tokens: PRMTokens):
-    """``[n_tags, 2]`` logits of ``[good, bad]`` at the True positions of ``tag_mask`` (row-major order)."""
+def pair_logits(model, input_ids, attention_mask, tag_mask, tokens: PRMTokens, aux_mask=None):
+    """``[n_tags, 2]`` logits of ``[good, bad]`` at the True positions of ``tag_mask`` (row-major order).
+
+    With ``aux_mask``, a pair ``(tag logits, aux logits)`` from the same forward pass (the dense
+    distillation positions of ``PRMTrainConfig.distill_weight``)."""
     backbone = model.get_decoder() if hasattr(model, "get_decoder") else model.base_model
     hidden = backbone(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
     head = model.get_output_embeddings()
     rows = [tokens.good_token_id, tokens.bad_token_id]
-    logits = hidden[tag_mask] @ head.weight[rows].T
-    if getattr(head, "bias", None) is not None:
-        logits = logits + head.bias[rows]
-    return logits
+
+    def at(mask):
+        logits = hidden[mask] @ head.weight[rows].T
+        if getattr(head, "bias", None) is not None:
+            logits = logits + head.bias[rows]
+        return logits
+
+    return at(tag_mask) if aux_mask is None else (at(tag_mask), at(aux_mask))
+
+
+SURPRISE_FLOOR = -30.0
+
+
+def policy_surprise(model, examples, prompt_lens, tokens: PRMTokens, pad_id: int, batch_size: int = 32):
+    """Per example and position, the running minimum of ``model``'s log-probability of each written
+    solution token so far (0 in the prompt; clipped at ``SURPRISE_FLOOR``).
+
+    Tags, and the tag prefix/separator tokens around them, are not solution tokens: they carry the
+    running minimum on. At a tag this is the likelihood PRM's ``running_min`` feature
+    (``likelihood_prm``), when the model reads the policy's own text (the "native" tag format).
+    """
+    import torch
+
+    from prm_training.prm_data import collate
+
+    out = []
+    with torch.inference_mode():
+        for k in range(0, len(examples), batch_size):
+            chunk = examples[k:k + batch_size]
+            input_ids, attention, _, _ = collate(chunk, pad_id)
+            logits = model(input_ids=input_ids, attention_mask=attention).logits.float()
+            logprobs = logits[:, :-1].log_softmax(-1).gather(-1, input_ids[:, 1:, None])[..., 0]
+            for row, (e, start) in enumerate(zip(chunk, prompt_lens[k:k + batch_size])):
+                skip = set(e.tag_positions)
+                skip |= {p - 1 for p in e.tag_positions} if tokens.tag_prefix else set()
+                skip |= {p + 1 for p in e.tag_positions} if tokens.step_separator else set()
+                running, values = 0.0, []
+                for t in range(len(e.input_ids)):
+                    if t >= max(start, 1) and t not in skip:
+                        running = min(running, max(SURPRISE_FLOOR, logprobs[row, t - 1].item()))
+                    values.append(running)
+                out.append(values)
+    return out
 
 
 def good_probability(logits):

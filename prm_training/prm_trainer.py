@@ -26,10 +26,10 @@ STATE = "state.json"
 # Changing one of these makes an existing OUT a different run (epochs may grow on resume).
 IDENTITY_FIELDS = ("base_model", "label_type", "lr", "batch_size", "max_length", "seed", "val_fraction",
                    "warmup_fraction", "weight_decay", "grad_clip", "extra_layers", "extra_init", "freeze_base",
-                   "base_lr_scale", "tag_format")
+                   "base_lr_scale", "tag_format", "distill_weight")
 # What a run saved before a field existed means (so old runs still resume with the old behaviour).
 LEGACY_IDENTITY = {"extra_layers": 0, "extra_init": "copy", "freeze_base": False, "base_lr_scale": 1.0,
-                   "tag_format": "spaced"}
+                   "tag_format": "spaced", "distill_weight": 0.0}
 
 
 @dataclass
@@ -57,6 +57,10 @@ class PRMTrainConfig:
     # "spaced": Math-Shepherd "step ки\n"; "native": the tag replaces the newline after each step and
     # starts with the newline's input embedding, so the policy reads its own text (prm_format.TAG_FORMATS)
     tag_format: str = "spaced"
+    # Dense distillation of the policy's surprise: at every non-tag solution position, P(good) is also
+    # trained (weight distill_weight) towards sigmoid(a * r + b), r = the frozen base model's running
+    # minimum token log-probability so far, (a, b) fitted on the training tags' labels (0: off)
+    distill_weight: float = 0.0
 
     def __post_init__(self):
         if self.label_type not in LABEL_TYPES:
@@ -65,8 +69,8 @@ class PRMTrainConfig:
             raise ValueError("val_fraction must be in [0, 1)")
         if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0:
             raise ValueError("epochs and batch_size must be >= 1 and lr > 0")
-        if self.extra_layers < 0 or self.base_lr_scale < 0:
-            raise ValueError("extra_layers and base_lr_scale must be >= 0")
+        if self.extra_layers < 0 or self.base_lr_scale < 0 or self.distill_weight < 0:
+            raise ValueError("extra_layers, base_lr_scale and distill_weight must be >= 0")
         if self.extra_init not in ("copy", "random"):
             raise ValueError(f"extra_init must be 'copy' or 'random', got {self.extra_init!r}")
         if self.tag_format not in TAG_FORMATS:
@@ -110,7 +114,7 @@ def train_prm(labels: str | Path, out: str | Path, cfg: PRMTrainConfig | None = 
     import torch
     from tqdm import tqdm
 
-    from prm_training.prm_data import batches, collate, load_label_rows, make_examples, split_rows
+    from prm_training.prm_data import batches, collate, collate_aux, load_label_rows, make_examples, split_rows
     from prm_training.prm_format import PRMConfig, labels_fingerprint, resolve_tokens, single_token_id
     from prm_training.prm_model import (add_extra_layers, base_parameter_names, freeze_base, init_tag_embedding,
                                         load_causal_lm, pair_logits, soft_bce_loss)
@@ -148,6 +152,9 @@ def train_prm(labels: str | Path, out: str | Path, cfg: PRMTrainConfig | None = 
     val = make_examples(val_rows, tokenizer, tokens, cfg.label_type, cfg.max_length)
     if not train:
         raise ValueError(f"no training examples in {labels} (val_fraction {cfg.val_fraction})")
+    distill = {}
+    if cfg.distill_weight > 0:
+        distill = add_distill_targets(train, train_rows, tokenizer, tokens, cfg)
     steps_per_epoch = len(batches(train, cfg.batch_size, shuffle=False))
     total = steps_per_epoch * cfg.epochs
 
@@ -173,8 +180,13 @@ def train_prm(labels: str | Path, out: str | Path, cfg: PRMTrainConfig | None = 
         loss_sum = tags = 0.0
         for batch in bar:
             input_ids, attention, tag_mask, targets = collate(batch, pad_id)
-            logits = pair_logits(model, input_ids, attention, tag_mask, tokens)
-            loss = soft_bce_loss(logits, targets)
+            if distill:
+                aux_mask, aux_targets = collate_aux(batch, input_ids.shape[1])
+                logits, aux_logits = pair_logits(model, input_ids, attention, tag_mask, tokens, aux_mask)
+                loss = soft_bce_loss(logits, targets) + cfg.distill_weight * soft_bce_loss(aux_logits, aux_targets)
+            else:
+                logits = pair_logits(model, input_ids, attention, tag_mask, tokens)
+                loss = soft_bce_loss(logits, targets)
             for group in optimizer.param_groups:
                 group["lr"] = lr_at(step, total, cfg) * group["lr_scale"]
             optimizer.zero_grad(set_to_none=True)
@@ -197,7 +209,7 @@ def train_prm(labels: str | Path, out: str | Path, cfg: PRMTrainConfig | None = 
     summary = {"out": str(out), "epochs_done": state["epoch"], "epochs": cfg.epochs, "global_step": step,
                "train_examples": len(train), "val_examples": len(val), "train_problems":
                len({r["problem_id"] for r in train_rows}), "val_problems": len({r["problem_id"] for r in val_rows}),
-               "history": state["history"], "wall_s_this_run": round(time.time() - start, 1)}
+               "history": state["history"], **({"distill": distill} if distill else {}), "wall_s_this_run": round(time.time() - start, 1)}
     if state["epoch"] < cfg.epochs:
         return {**summary, "status": "stopped early (rerun the same command to resume)"}
     prm_cfg = PRMConfig(tokens=tokens, label_type=cfg.label_type, base_model=cfg.identity()["base_model"],
@@ -209,6 +221,37 @@ def train_prm(labels: str | Path, out: str | Path, cfg: PRMTrainConfig | None = 
     state["summary"] = summary
     (last_checkpoint(out) / STATE).write_text(json.dumps(state, indent=2))
     return {**summary, "status": "finished"}
+
+
+def add_distill_targets(train, train_rows, tokenizer, tokens, cfg: PRMTrainConfig) -> dict[str, Any]:
+    """Give each training example dense targets from the frozen base model (``distill_weight``).
+
+    ``r`` = ``prm_model.policy_surprise`` of the base model (loaded afresh from ``cfg.base_model``,
+    so a resumed run computes the same targets); a logistic regression ``sigmoid(a * r + b)`` is
+    fitted on the training tags' targets, and every non-tag solution position gets it as target.
+    """
+    import math
+
+    from prm_training.likelihood_prm import fit_logistic
+    from prm_training.prm_model import init_tag_embedding, load_causal_lm, policy_surprise
+    from prm_training.prm_format import single_token_id
+
+    teacher, _ = load_causal_lm(cfg.base_model)
+    if cfg.tag_format == "native":
+        init_tag_embedding(teacher, tokens.step_tag_id, single_token_id(tokenizer, "\n"))
+    starts = [len(tokenizer(train_rows[e.row_index]["prompt"])["input_ids"]) for e in train]
+    surprise = policy_surprise(teacher, train, starts, tokens, tokenizer.pad_token_id)
+    del teacher
+    xs = [[s[p]] for e, s in zip(train, surprise) for p in e.tag_positions]
+    ys = [t for e in train for t in e.targets]
+    (a,), b = fit_logistic(xs, ys)
+    n = 0
+    for e, s, start in zip(train, surprise, starts):
+        tags = set(e.tag_positions)
+        e.aux_positions = [t for t in range(start, len(e.input_ids)) if t not in tags]
+        e.aux_targets = [1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, a * s[t] + b)))) for t in e.aux_positions]
+        n += len(e.aux_positions)
+    return {"a": round(a, 6), "b": round(b, 6), "aux_positions": n}
 
 
 def validate(model, val, val_rows, tokens, pad_id: int, cfg: PRMTrainConfig) -> dict[str, Any]:

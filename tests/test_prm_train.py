@@ -267,3 +267,31 @@ def test_native_tag_format_reads_the_policy_text(inputs, tmp_path):
     assert (cfg["tag_prefix"], cfg["step_separator"], cfg["train"]["tag_format"]) == ("", "", "native")
     scorer = PRMScorer.from_pretrained(out, threads=1)
     assert scorer.tokens.tag_prefix == "" and len(scorer.score(prompt.strip(), steps)) == 2
+
+
+def test_policy_surprise_matches_the_likelihood_features(inputs, tmp_path):
+    """At each tag, the distillation signal (native format) is the likelihood PRM's running_min feature;
+    a distilled run trains and records its calibration."""
+    from dataclasses import replace
+
+    from prm_training.likelihood_prm import likelihood_features
+    from prm_training.prm_data import load_label_rows, make_examples
+    from prm_training.prm_format import resolve_tokens
+    from prm_training.prm_model import init_tag_embedding, load_causal_lm, policy_surprise
+
+    base, labels = inputs
+    model, tok = load_causal_lm(base)
+    tokens = replace(resolve_tokens(tok), tag_prefix="", step_separator="")
+    rows = load_label_rows(labels)[:6]
+    examples = make_examples(rows, tok, tokens, "hard", 512)
+    starts = [len(tok(r["prompt"])["input_ids"]) for r in rows]
+    plain = likelihood_features(model, tok, [(r["prompt"][:-1], list(r["completions"])) for r in rows])
+    init_tag_embedding(model, tokens.step_tag_id, tok("\n", add_special_tokens=False)["input_ids"][0])
+    surprise = policy_surprise(model, examples, starts, tokens, tok.pad_token_id)
+    got = [s[p] for e, s in zip(examples, surprise) for p in e.tag_positions]
+    assert got == pytest.approx([f[1] for steps in plain for f in steps], abs=1e-4)
+
+    out = tmp_path / "distilled"
+    summary = train_prm(labels, out, _cfg(base, epochs=1, tag_format="native", extra_layers=1, distill_weight=1.0),
+                        progress=False)
+    assert summary["status"] == "finished" and summary["distill"]["aux_positions"] > 0
