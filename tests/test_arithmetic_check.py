@@ -101,3 +101,11 @@ def test_a_correct_trace_with_a_false_step_proves_its_prefixes_from_that_step_on
     adaptive = AdaptiveStrategy(rollouts=4, batch=2)
     state = new_state(4, outcome_correct=True, has_answer=True, false_steps=[False, False, True, False])
     assert [a.step_index for a in adaptive.plan(state)] == [0, 1]
+
+
+def test_degenerate_text_is_scanned_in_linear_time():
+    # with ambiguous space runs the pattern backtracked exponentially on long chains with no "="
+    assert false_equation("2 *  " * 400 + "2") is None
+    assert false_equation("1 + " * 300 + "1 = 302") is None  # a left side over 200 characters is not judged
+    assert false_equation("1 + " * 10 + "1 = 12") == "1 + " * 10 + "1 = 12"
+    assert false_equation("(1 + 2) " * 200) is None

@@ -26,12 +26,11 @@ import re
 from fractions import Fraction
 
 _NUMBER = r"\d{1,15}(?:\.\d{1,12})?"
-_GAP = r"[ \t]*"
 _OPERATOR = r"(?:[-+*/×÷]|(?<=[ \t])x(?=[ \t]))"
-_EQUATION = re.compile(
-    rf"(?P<lhs>(?:\({_GAP})?{_NUMBER}(?:{_GAP}\)?{_GAP}{_OPERATOR}{_GAP}(?:\({_GAP})?{_NUMBER}{_GAP}\)?)+)"
-    rf"{_GAP}={_GAP}(?P<rhs>-?{_NUMBER})"
-)
+# Every run of spaces has exactly one place to go, and the quantifiers are possessive, so a long
+# chain of terms with no "=" (a degenerate continuation) fails in linear time.
+_TERM = rf"(?:\([ \t]*+)?{_NUMBER}(?:[ \t]*+\))?"
+_EQUATION = re.compile(rf"(?P<lhs>{_TERM}(?:[ \t]*+{_OPERATOR}[ \t]*+{_TERM})++)[ \t]*+=[ \t]*+(?P<rhs>-?{_NUMBER})")
 _OPERATOR_CHARS = "+-*/×÷^"
 _MAX_LHS_CHARS = 200
 
