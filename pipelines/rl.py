@@ -39,6 +39,7 @@ from data.records import Problem, seed_from
 
 REWARDS = ("process", "outcome")
 GOLD_PRM = "gold"  # the oracle PRM of the synthetic task (prm_training.oracle_scorer): a ceiling, not a model
+MC_PRM = "mc"  # Monte Carlo step labels of each sample, drawn online from the policy (pipelines.mc_reward)
 CHECKPOINTS = "checkpoints"
 STATE = "state.json"
 # Changing any of these makes an existing out_dir a different run.
@@ -71,6 +72,8 @@ class RLConfig:
     outcome_weight: float = 0.0  # process: add this times the verifier outcome (1/0) to the last step's reward
     grad_clip: float = 1.0
     prm_batch_size: int = 32
+    mc_strategy: str = "binary"  # --prm mc: how each sample is labeled online (see `prm-factory label`)
+    mc_rollouts: int = 4  # --prm mc: continuations per probed prefix
     progress: bool = True
 
     def __post_init__(self):
@@ -97,7 +100,7 @@ class RLConfig:
     def identity(self) -> dict[str, Any]:
         d = asdict(self)
         for key in ("policy", "prm"):
-            d[key] = str(Path(d[key]).resolve()) if d[key] and d[key] != GOLD_PRM else d[key]
+            d[key] = str(Path(d[key]).resolve()) if d[key] and d[key] not in (GOLD_PRM, MC_PRM) else d[key]
         return {k: d[k] for k in IDENTITY_FIELDS}
 
 
@@ -402,6 +405,14 @@ def run_rl(cfg: RLConfig, problems: Sequence[Problem], out_dir: str | Path) -> d
         from prm_training.oracle_scorer import GoldStepScorer
 
         scorer = GoldStepScorer(problems)
+    elif cfg.reward == "process" and cfg.prm == MC_PRM:
+        from pipelines.engines.hf_engine import HFEngine
+        from pipelines.labeling import LabelConfig
+        from pipelines.mc_reward import MonteCarloStepScorer
+
+        scorer = MonteCarloStepScorer(problems, HFEngine.from_model(model, tokenizer),
+                                      LabelConfig(strategy=cfg.mc_strategy, rollouts=cfg.mc_rollouts,
+                                                  max_tokens=cfg.max_tokens, seed=cfg.seed))
     elif cfg.reward == "process":
         from prm_training.scorer import PRMScorer
 
@@ -420,6 +431,7 @@ def run_rl(cfg: RLConfig, problems: Sequence[Problem], out_dir: str | Path) -> d
         batch = [problems[i] for i in problem_schedule(len(problems), cfg.problems_per_iteration, it, cfg.seed)]
         samples = rollout(model, tokenizer, batch, cfg, it)
         t_gen = time.time() - t0
+        spent_before = getattr(scorer, "rollouts", 0)
         assign_rewards(samples, batch, cfg, scorer)
         parts = ppo_update(model, ref_model, optimizer, samples, cfg, it, pad_id)
         line = {"iteration": it + 1, "reward": _mean([_mean(s.step_rewards) for s in samples]),
@@ -429,7 +441,8 @@ def run_rl(cfg: RLConfig, problems: Sequence[Problem], out_dir: str | Path) -> d
                 "mean_tokens": _mean([len(s.completion_ids) for s in samples]),
                 "mean_steps": _mean([len(s.steps) for s in samples]),
                 **{k: round(v, 6) for k, v in parts.items()}, "samples": len(samples),
-                "gen_s": round(t_gen, 2), "iter_s": 0.0}
+                "gen_s": round(t_gen, 2), "iter_s": 0.0,
+                **({"mc_rollouts": scorer.rollouts - spent_before} if cfg.prm == MC_PRM and scorer is not None else {})}
         if (it + 1) % cfg.eval_every == 0 or it + 1 == cfg.iterations:
             line["heldout_accuracy"] = greedy_accuracy(model, tokenizer, heldout, cfg.max_tokens)
         line["iter_s"] = round(time.time() - t0, 2)
@@ -461,6 +474,7 @@ def run_rl(cfg: RLConfig, problems: Sequence[Problem], out_dir: str | Path) -> d
         "train_accuracy_first": log[0]["train_accuracy"] if log else None,
         "train_accuracy_last": log[-1]["train_accuracy"] if log else None,
         "samples": sum(x["samples"] for x in log),
+        "mc_rollouts": sum(x.get("mc_rollouts", 0) for x in log),
         "heldout_curve": [(x["iteration"], x["heldout_accuracy"]) for x in evals],
         "policy_dir": str((out / "policy").resolve()), "wall_s": round(state["wall_s"], 1), "config": asdict(cfg),
     }

@@ -171,3 +171,59 @@ def test_run_rl_end_to_end_resume_and_export(fixture_prm, tmp_path):
     args = build_parser().parse_args(["rl", "--prm", fixture_prm, "--out", str(out), "--group-size", "2",
                                       "--reward", "outcome", "--kl-coef", "0.1"])
     assert args.func.__name__ == "cmd_rl" and args.group_size == 2 and args.kl_coef == 0.1
+
+
+class _ScriptedEngine:
+    """Continues any prefix of the chain below with its right completion, except after the wrong '= 47'."""
+
+    name = "scripted"
+
+    def __init__(self):
+        from pipelines.engines.base import EngineStats
+
+        self.stats = EngineStats()
+        self.calls = 0
+
+    def generate(self, requests):
+        from pipelines.engines.base import Completion
+
+        self.calls += 1
+        out = []
+        for r in requests:
+            done = r.prompt.count("\n") - 1  # steps already in the prompt
+            rest = ["46 / 2 = 23", "23 * 4 = 92. The answer is 92"][done - 1:] if "= 47" not in r.prompt else \
+                ["47 / 2 = 24", "24 * 4 = 96. The answer is 96"][done - 1:]
+            out.append([Completion("\n".join(rest), 10, "stop") for _ in range(r.n)])
+        return out
+
+
+def test_monte_carlo_scorer_labels_each_sample_online():
+    from data.records import Problem
+    from pipelines.labeling import LabelConfig
+    from pipelines.mc_reward import MonteCarloStepScorer
+
+    question = "Ann has 31 cards. Ann gets 15 more cards. Ann splits the cards into 2 equal groups and keeps one group. " \
+               "Ann ends up with 4 times as many cards. How many cards does Ann have now?"
+    problem = Problem("p", question, "92", "synthetic",
+                      ["31 + 15 = 46", "46 / 2 = 23", "23 * 4 = 92. The answer is 92"])
+    engine = _ScriptedEngine()
+    scorer = MonteCarloStepScorer([problem], engine, LabelConfig(strategy="full", rollouts=2))
+    good = ["31 + 15 = 46", "46 / 2 = 23", "23 * 5 = 115. The answer is 115"]
+    bad = ["31 + 15 = 47", "47 / 2 = 24", "24 * 4 = 96. The answer is 96"]
+    assert scorer.score_batch([(question, good), (question, bad)]) == [[1.0, 1.0, 0.0], [0.0, 0.0, 0.0]]
+    assert engine.calls == 1 and scorer.rollouts == 2 * 2 * 2  # one batched call: 2 open prefixes x 2 samples x 2
+    with pytest.raises(ValueError, match="unknown question"):
+        scorer.score_batch([("another question?", good)])
+    soft = MonteCarloStepScorer([problem], _ScriptedEngine(), LabelConfig(strategy="full", rollouts=2), "soft")
+    assert soft.score(question, good) == [1.0, 1.0, 0.0]
+
+
+def test_run_rl_with_monte_carlo_process_rewards(tmp_path):
+    from data.synthetic import SynthSplit
+
+    cfg = rl.RLConfig(prm="mc", reward="process", iterations=1, group_size=2, problems_per_iteration=2, heldout_n=4,
+                      eval_every=1, max_tokens=80, mc_rollouts=2, progress=False)
+    summary = rl.run_rl(cfg, SynthSplit().train(4), tmp_path / "rl")
+    log = [json.loads(x) for x in (tmp_path / "rl" / "log.jsonl").read_text().splitlines()]
+    assert summary["mc_rollouts"] == log[0]["mc_rollouts"] >= 0 and summary["samples"] == 4
+    assert summary["config"]["prm"] == "mc"  # a keyword, not resolved as a path

@@ -15,13 +15,14 @@ def cmd_rl(args) -> None:
                    clip=args.clip, kl_coef=args.kl_coef, ppo_epochs=args.ppo_epochs,
                    minibatch_size=args.minibatch_size, temperature=args.temperature, max_tokens=args.max_tokens,
                    outcome_weight=args.outcome_weight, seed=args.seed, heldout_n=args.heldout_n,
-                   eval_every=args.eval_every, threads=args.threads,
+                   eval_every=args.eval_every, threads=args.threads, mc_rollouts=args.mc_rollouts,
+                   mc_strategy=args.mc_strategy,
                    progress=not args.no_progress)
     problems = load_training_problems(args.problems, args.n_train)
     summary = run_rl(cfg, problems, args.out)
     keys = ["status", "iterations_done", "reward_type", "heldout_n", "heldout_accuracy_before",
             "heldout_accuracy_after", "reward_first", "reward", "train_accuracy_first", "train_accuracy_last",
-            "samples", "wall_s", "policy_dir"]
+            "samples", "mc_rollouts", "wall_s", "policy_dir"]
     print(json.dumps({k: summary[k] for k in keys if k in summary}, indent=2))
     print(f"output directory: {args.out}")
 
@@ -41,8 +42,9 @@ def add_subcommand(sub) -> None:
     p = sub.add_parser("rl", help="RL of the policy (PPO-clip, group-normalized process or outcome rewards)")
     p.add_argument("--policy", default=None, help="HF checkpoint of the policy (default: the embedded tiny policy)")
     p.add_argument("--prm", default=None,
-                   help="PRM checkpoint (train-prm), or 'gold' (exact synthetic step labels, a ceiling); "
-                        "required for --reward process")
+                   help="PRM checkpoint (train-prm); 'mc' (each sample's Monte Carlo step labels, drawn online "
+                        "from the policy being trained, as `prm-factory label` would); or 'gold' (exact synthetic "
+                        "step labels, a ceiling); required for --reward process")
     p.add_argument("--problems", default=None,
                    help="training problems file (default: synthetic training problems, disjoint from held-out)")
     p.add_argument("--n-train", type=int, default=2000, help="training problems to use (the first N)")
@@ -60,6 +62,9 @@ def add_subcommand(sub) -> None:
     p.add_argument("--max-tokens", type=int, default=200)
     p.add_argument("--outcome-weight", type=float, default=0.0,
                    help="process reward: add W * verifier outcome (1/0) to the last step's reward (0: pure PRM)")
+    p.add_argument("--mc-rollouts", type=int, default=4, help="--prm mc: continuations per probed prefix")
+    p.add_argument("--mc-strategy", choices=["full", "binary", "adaptive"], default="binary",
+                   help="--prm mc: labeling strategy for each sample")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--heldout-n", type=int, default=300)
     p.add_argument("--eval-every", type=int, default=5)
