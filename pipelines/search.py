@@ -15,6 +15,7 @@ generated candidate, discarded or not.
 """
 from __future__ import annotations
 
+import json
 import time
 from functools import lru_cache
 from dataclasses import asdict, dataclass, field
@@ -308,21 +309,34 @@ def step_search(engine: Engine, scorer: Scorer, problems: Sequence[Problem], cfg
 # ---------------------------------------------------------------- one method, many problems
 
 def run_search(engine: Engine, problems: Sequence[Problem], cfg: SearchConfig, scorer: Scorer | None = None,
-               progress: bool = True) -> list[SearchResult]:
-    """One ``SearchResult`` per problem, in problem order."""
+               progress: bool = True, batches_dir: str | Path | None = None) -> list[SearchResult]:
+    """One ``SearchResult`` per problem, in problem order.
+
+    With ``batches_dir``, each batch of ``cfg.batch_problems`` problems is written there atomically
+    when done, and a batch already there is read instead of searched again (resume after a kill;
+    every seed derives from the problem, so the result equals an uninterrupted run).
+    """
     from tqdm import tqdm
+
+    from data.parquet_io import read_records, write_records
 
     if cfg.uses_prm and scorer is None:
         raise ValueError(f"method {cfg.method!r} needs a PRM (--prm)")
     results: list[SearchResult] = []
     bar = tqdm(total=len(problems), desc=f"search {cfg.method} n={cfg.n}", unit="problem", disable=not progress)
-    for start in range(0, len(problems), cfg.batch_problems):
+    for index, start in enumerate(range(0, len(problems), cfg.batch_problems)):
         batch = problems[start:start + cfg.batch_problems]
-        if cfg.method in SAMPLE_METHODS:
+        done = Path(batches_dir) / f"batch-{index:05d}.parquet" if batches_dir is not None else None
+        if done is not None and done.exists():
+            batch_results = read_records(done, SearchResult)
+        elif cfg.method in SAMPLE_METHODS:
             sampled = sample_solutions(engine, batch, cfg, scorer if cfg.uses_prm else None)
-            results.extend(result_from_samples(s, cfg.method, cfg.aggregation) for s in sampled)
+            batch_results = [result_from_samples(s, cfg.method, cfg.aggregation) for s in sampled]
         else:
-            results.extend(step_search(engine, scorer, batch, cfg))
+            batch_results = step_search(engine, scorer, batch, cfg)
+        if done is not None and not done.exists():
+            write_records(done, batch_results)
+        results.extend(batch_results)
         bar.update(len(batch))
     bar.close()
     return results
@@ -350,15 +364,30 @@ def summarize(results: Sequence[SearchResult], cfg: SearchConfig, wall_s: float)
 
 def search_to_dir(engine: Engine, problems: Sequence[Problem], cfg: SearchConfig, out_dir: str | Path,
                   scorer: Scorer | None = None, extra: dict | None = None, progress: bool = True) -> dict:
-    """Write ``out_dir/results.parquet`` (one row per problem) and ``out_dir/summary.json``."""
+    """Write ``out_dir/results.parquet`` (one row per problem) and ``out_dir/summary.json``.
+
+    Finished batches are kept under ``out_dir/batches/``: rerunning the same command after a kill
+    searches only the rest. A rerun with other settings or problems into the same folder is refused.
+    """
     from data.parquet_io import write_json_atomic, write_records
+    from data.records import content_id
 
     if not problems:
         raise ValueError("search: no problems")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    identity = {"config": asdict(cfg), "problems": content_id(*(p.problem_id for p in problems)), **(extra or {})}
+    identity = json.loads(json.dumps(identity, default=str))
+    run_file = out_dir / "search_run.json"
+    if run_file.exists():
+        before = json.loads(run_file.read_text())
+        differ = sorted(k for k in set(before) | set(identity) if before.get(k) != identity.get(k))
+        if differ:
+            raise ValueError(f"search: {out_dir} holds a run with other settings ({', '.join(differ)}); "
+                             f"use another --out or delete it")
+    write_json_atomic(run_file, identity)
     start = time.perf_counter()
-    results = run_search(engine, problems, cfg, scorer, progress)
+    results = run_search(engine, problems, cfg, scorer, progress, batches_dir=out_dir / "batches")
     summary = summarize(results, cfg, time.perf_counter() - start)
     summary.update(extra or {})
     write_records(out_dir / "results.parquet", results)

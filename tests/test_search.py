@@ -156,3 +156,29 @@ def test_search_command_errors_clearly(tmp_path, capsys):
     assert main(["search", "--method", "beam", "--prm", str(tmp_path), "--limit", "2",
                  "--out", str(tmp_path / "y")]) == 2
     assert "prm_config.json" in capsys.readouterr().err
+
+
+def test_search_to_dir_resumes_after_a_kill_and_refuses_other_settings(tmp_path):
+    from data.parquet_io import read_rows
+    from pipelines.search import search_to_dir
+    from tests.fakes import FakeEngine
+
+    problems = SynthSplit().heldout(5)
+    answers = {p.question: (p.gold_answer, [True] * len(p.gold_steps)) for p in problems}
+    cfg = SearchConfig(method="majority", n=3, batch_problems=2)
+    whole = search_to_dir(FakeEngine(answers, p_good=0.6), problems, cfg, tmp_path / "a", progress=False)
+    expected = read_rows(tmp_path / "a" / "results.parquet")
+    assert len(list((tmp_path / "a" / "batches").glob("batch-*.parquet"))) == 3
+
+    engine = FakeEngine(answers, p_good=0.6)
+    search_to_dir(engine, problems, cfg, tmp_path / "b", progress=False)
+    (tmp_path / "b" / "batches" / "batch-00001.parquet").unlink()  # as if killed while searching batch 1
+    (tmp_path / "b" / "results.parquet").unlink()
+    again = FakeEngine(answers, p_good=0.6)
+    resumed = search_to_dir(again, problems, cfg, tmp_path / "b", progress=False)
+    assert len(again.calls) == 1  # only the lost batch is searched again
+    assert read_rows(tmp_path / "b" / "results.parquet") == expected
+    assert resumed["accuracy"] == whole["accuracy"]
+    with pytest.raises(ValueError, match="other settings .*config"):
+        search_to_dir(again, problems, SearchConfig(method="majority", n=4, batch_problems=2), tmp_path / "b",
+                      progress=False)
