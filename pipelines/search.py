@@ -362,6 +362,22 @@ def summarize(results: Sequence[SearchResult], cfg: SearchConfig, wall_s: float)
             "config": asdict(cfg)}
 
 
+def claim_run_dir(run_file: Path, settings: dict, problems: Sequence[Problem]) -> None:
+    """Record what a resumable run computes; refuse to mix another run's partial results into it."""
+    from data.parquet_io import write_json_atomic
+    from data.records import content_id
+
+    identity = json.loads(json.dumps({**settings, "problems": content_id(*(p.problem_id for p in problems))},
+                                     default=str))
+    if run_file.exists():
+        before = json.loads(run_file.read_text())
+        differ = sorted(k for k in set(before) | set(identity) if before.get(k) != identity.get(k))
+        if differ:
+            raise ValueError(f"{run_file.parent} holds a run with other settings ({', '.join(differ)}); "
+                             f"use another --out or delete it")
+    write_json_atomic(run_file, identity)
+
+
 def search_to_dir(engine: Engine, problems: Sequence[Problem], cfg: SearchConfig, out_dir: str | Path,
                   scorer: Scorer | None = None, extra: dict | None = None, progress: bool = True) -> dict:
     """Write ``out_dir/results.parquet`` (one row per problem) and ``out_dir/summary.json``.
@@ -370,22 +386,12 @@ def search_to_dir(engine: Engine, problems: Sequence[Problem], cfg: SearchConfig
     searches only the rest. A rerun with other settings or problems into the same folder is refused.
     """
     from data.parquet_io import write_json_atomic, write_records
-    from data.records import content_id
 
     if not problems:
         raise ValueError("search: no problems")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    identity = {"config": asdict(cfg), "problems": content_id(*(p.problem_id for p in problems)), **(extra or {})}
-    identity = json.loads(json.dumps(identity, default=str))
-    run_file = out_dir / "search_run.json"
-    if run_file.exists():
-        before = json.loads(run_file.read_text())
-        differ = sorted(k for k in set(before) | set(identity) if before.get(k) != identity.get(k))
-        if differ:
-            raise ValueError(f"search: {out_dir} holds a run with other settings ({', '.join(differ)}); "
-                             f"use another --out or delete it")
-    write_json_atomic(run_file, identity)
+    claim_run_dir(out_dir / "search_run.json", {"config": asdict(cfg), **(extra or {})}, problems)
     start = time.perf_counter()
     results = run_search(engine, problems, cfg, scorer, progress, batches_dir=out_dir / "batches")
     summary = summarize(results, cfg, time.perf_counter() - start)

@@ -8,6 +8,7 @@ table) and ``search_scaling.png`` (accuracy against N, and against tokens per pr
 """
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -15,8 +16,9 @@ from typing import Sequence
 
 from data.records import Problem
 from pipelines.engines.base import Engine
-from pipelines.search import (SAMPLE_METHODS, STEP_METHODS, SearchConfig, equivalent, prefix_view,
-                              result_from_samples, run_search, sample_solutions, summarize)
+from pipelines.search import (SAMPLE_METHODS, STEP_METHODS, SampledSolutions, SearchConfig, claim_run_dir,
+                              equivalent, prefix_view, result_from_samples, run_search, sample_solutions,
+                              summarize)
 
 
 @dataclass
@@ -68,9 +70,33 @@ def sample_curves(sampled, ns: Sequence[int], methods: Sequence[str], aggregatio
     return points
 
 
+def draw_samples(engine: Engine, problems: Sequence[Problem], cfg: SearchConfig, scorer=None,
+                 batches_dir: str | Path | None = None) -> list[SampledSolutions]:
+    """``sample_solutions`` in batches of ``cfg.batch_problems``; with ``batches_dir`` each finished
+    batch is kept there (JSON) and read back instead of drawn again on a rerun."""
+    from data.parquet_io import write_json_atomic
+
+    sampled: list[SampledSolutions] = []
+    for index, start in enumerate(range(0, len(problems), cfg.batch_problems)):
+        batch = problems[start:start + cfg.batch_problems]
+        done = Path(batches_dir) / f"batch-{index:05d}.json" if batches_dir is not None else None
+        if done is not None and done.exists():
+            rows = json.loads(done.read_text())
+            got = [SampledSolutions(p, r["texts"], r["tokens"], r["answers"], r["step_scores"])
+                   for p, r in zip(batch, rows)]
+        else:
+            got = sample_solutions(engine, batch, cfg, scorer)
+            if done is not None:
+                write_json_atomic(done, [{"problem_id": s.problem.problem_id, "texts": s.texts, "tokens": s.tokens,
+                                          "answers": s.answers, "step_scores": s.step_scores} for s in got])
+        sampled.extend(got)
+    return sampled
+
+
 def run_sweep(engine: Engine, problems: Sequence[Problem], cfg: SweepConfig, scorer=None,
-              progress: bool = True) -> dict:
-    """Every point of the sweep, with wall time per stage."""
+              progress: bool = True, work_dir: str | Path | None = None) -> dict:
+    """Every point of the sweep, with wall time per stage. With ``work_dir``, finished sample
+    batches and step-method batches are kept there, so a rerun after a kill redoes only the rest."""
     start = time.perf_counter()
     sample_methods = [m for m in cfg.methods if m in SAMPLE_METHODS]
     needs_prm = any(m != "majority" for m in cfg.methods)
@@ -79,7 +105,9 @@ def run_sweep(engine: Engine, problems: Sequence[Problem], cfg: SweepConfig, sco
     timings = {}
     points: list[dict] = []
     draw_cfg = replace(cfg.search, method="best-of-n" if scorer else "majority", n=max(cfg.ns))
-    sampled = sample_solutions(engine, problems, draw_cfg, scorer if needs_prm else None)
+    work = Path(work_dir) if work_dir is not None else None
+    sampled = draw_samples(engine, problems, draw_cfg, scorer if needs_prm else None,
+                           work / "draw" if work is not None else None)
     timings["sample_draw_s"] = round(time.perf_counter() - start, 2)
     points.extend(sample_curves(sampled, cfg.ns, sample_methods or ["majority"], cfg.search.aggregation))
     for method in cfg.methods:
@@ -88,7 +116,8 @@ def run_sweep(engine: Engine, problems: Sequence[Problem], cfg: SweepConfig, sco
         for n in cfg.step_ns:
             t0 = time.perf_counter()
             step_cfg = replace(cfg.search, method=method, n=n)
-            results = run_search(engine, problems, step_cfg, scorer, progress=progress)
+            results = run_search(engine, problems, step_cfg, scorer, progress=progress,
+                                 batches_dir=work / "step" / f"{method}-n{n}" if work is not None else None)
             summary = summarize(results, step_cfg, time.perf_counter() - t0)
             points.append(_point(method, n, summary["accuracy"], summary["tokens_per_problem"],
                                  samples_per_problem=summary["samples_per_problem"], wall_s=summary["wall_s"]))
@@ -156,7 +185,8 @@ def sweep_to_dir(engine: Engine, problems: Sequence[Problem], cfg: SweepConfig, 
         raise ValueError("eval-search: no problems")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    sweep = run_sweep(engine, problems, cfg, scorer, progress)
+    claim_run_dir(out_dir / "sweep_run.json", {"config": asdict(cfg), **(extra or {})}, problems)
+    sweep = run_sweep(engine, problems, cfg, scorer, progress, work_dir=out_dir / "work")
     sweep.update(extra or {})
     table = markdown_table(sweep["points"])
     (out_dir / "sweep.md").write_text(

@@ -182,3 +182,22 @@ def test_search_to_dir_resumes_after_a_kill_and_refuses_other_settings(tmp_path)
     with pytest.raises(ValueError, match="other settings .*config"):
         search_to_dir(again, problems, SearchConfig(method="majority", n=4, batch_problems=2), tmp_path / "b",
                       progress=False)
+
+
+def test_sweep_resumes_from_its_finished_batches(tmp_path):
+    from pipelines.search_eval import SweepConfig, sweep_to_dir
+    from tests.fakes import FakeEngine
+
+    problems = SynthSplit().heldout(5)
+    answers = {p.question: (p.gold_answer, [True] * len(p.gold_steps)) for p in problems}
+    cfg = SweepConfig(ns=(1, 2, 4), methods=("majority",), step_ns=(), search=SearchConfig(batch_problems=2))
+    whole = sweep_to_dir(FakeEngine(answers, p_good=0.6), problems, cfg, tmp_path / "a", progress=False)
+    (tmp_path / "b").mkdir()
+    sweep_to_dir(FakeEngine(answers, p_good=0.6), problems, cfg, tmp_path / "b", progress=False)
+    (tmp_path / "b" / "work" / "draw" / "batch-00002.json").unlink()  # as if killed during the last batch
+    again = FakeEngine(answers, p_good=0.6)
+    resumed = sweep_to_dir(again, problems, cfg, tmp_path / "b", progress=False)
+    assert len(again.calls) == 1 and resumed["points"] == whole["points"]
+    with pytest.raises(ValueError, match="other settings"):
+        sweep_to_dir(again, problems, SweepConfig(ns=(1, 2), methods=("majority",), step_ns=()), tmp_path / "b",
+                     progress=False)
