@@ -37,7 +37,7 @@ def _pid_gone(pid: int, within: float = 3.0) -> bool:
             with open(f"/proc/{pid}/stat") as f:
                 if f.read().split(")")[-1].split()[0] == "Z":
                     return True
-        except FileNotFoundError:
+        except (FileNotFoundError, ProcessLookupError):  # reaped between open() and read()
             return True
         time.sleep(0.05)
     return False
