@@ -52,7 +52,8 @@ class MonteCarloStepScorer:
         for question, _ in pairs:
             problem = self.problems.get(question.strip())
             if problem is None:
-                raise ValueError(f"Monte Carlo PRM: unknown question {question[:60]!r} (no gold answer to grade against)")
+                raise ValueError(f"Monte Carlo PRM: unknown question {question[:60]!r} "
+                                 f"(no gold answer to grade against)")
             problems.append(problem)
         verdicts = grade_many([(solution_text(list(steps)), p.gold_answer) for (_, steps), p in zip(pairs, problems)])
         traces = [Trace(trace_id=f"mc-{self.calls}-{k}", problem_id=p.problem_id, question=p.question,

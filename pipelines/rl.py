@@ -37,9 +37,10 @@ from typing import Any, Sequence
 
 from data.records import Problem, seed_from
 
+from pipelines.mc_reward import MC_PRM  # Monte Carlo step labels of each sample, drawn online from the policy
+
 REWARDS = ("process", "outcome")
 GOLD_PRM = "gold"  # the oracle PRM of the synthetic task (prm_training.oracle_scorer): a ceiling, not a model
-MC_PRM = "mc"  # Monte Carlo step labels of each sample, drawn online from the policy (pipelines.mc_reward)
 CHECKPOINTS = "checkpoints"
 STATE = "state.json"
 # Changing any of these makes an existing out_dir a different run.

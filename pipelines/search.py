@@ -308,38 +308,53 @@ def step_search(engine: Engine, scorer: Scorer, problems: Sequence[Problem], cfg
 
 # ---------------------------------------------------------------- one method, many problems
 
-def run_search(engine: Engine, problems: Sequence[Problem], cfg: SearchConfig, scorer: Scorer | None = None,
-               progress: bool = True, batches_dir: str | Path | None = None) -> list[SearchResult]:
-    """One ``SearchResult`` per problem, in problem order.
+def in_resumable_batches(problems: Sequence[Problem], batch_size: int, compute: Callable[[list], list],
+                         batches_dir: str | Path | None, suffix: str, save: Callable[[Path, list], None],
+                         load: Callable[[Path, list], list], desc: str, progress: bool = True) -> list:
+    """``compute`` over batches of ``batch_size`` problems, concatenated in problem order.
 
-    With ``batches_dir``, each batch of ``cfg.batch_problems`` problems is written there atomically
-    when done, and a batch already there is read instead of searched again (resume after a kill;
-    every seed derives from the problem, so the result equals an uninterrupted run).
+    With ``batches_dir``, each finished batch is saved there (``batch-NNNNN.<suffix>``, atomically)
+    and a batch already there is loaded instead of computed again: a run killed at any point and
+    rerun redoes only the unfinished batches, and since every seed derives from the problem, the
+    result equals an uninterrupted run.
     """
     from tqdm import tqdm
 
+    out: list = []
+    bar = tqdm(total=len(problems), desc=desc, unit="problem", disable=not progress)
+    for index, start in enumerate(range(0, len(problems), batch_size)):
+        batch = list(problems[start:start + batch_size])
+        done = Path(batches_dir) / f"batch-{index:05d}.{suffix}" if batches_dir is not None else None
+        if done is not None and done.exists():
+            got = load(done, batch)
+        else:
+            got = compute(batch)
+            if done is not None:
+                save(done, got)
+        out.extend(got)
+        bar.update(len(batch))
+    bar.close()
+    return out
+
+
+def run_search(engine: Engine, problems: Sequence[Problem], cfg: SearchConfig, scorer: Scorer | None = None,
+               progress: bool = True, batches_dir: str | Path | None = None) -> list[SearchResult]:
+    """One ``SearchResult`` per problem, in problem order; resumable with ``batches_dir``
+    (:func:`in_resumable_batches`)."""
     from data.parquet_io import read_records, write_records
 
     if cfg.uses_prm and scorer is None:
         raise ValueError(f"method {cfg.method!r} needs a PRM (--prm)")
-    results: list[SearchResult] = []
-    bar = tqdm(total=len(problems), desc=f"search {cfg.method} n={cfg.n}", unit="problem", disable=not progress)
-    for index, start in enumerate(range(0, len(problems), cfg.batch_problems)):
-        batch = problems[start:start + cfg.batch_problems]
-        done = Path(batches_dir) / f"batch-{index:05d}.parquet" if batches_dir is not None else None
-        if done is not None and done.exists():
-            batch_results = read_records(done, SearchResult)
-        elif cfg.method in SAMPLE_METHODS:
+
+    def compute(batch: list[Problem]) -> list[SearchResult]:
+        if cfg.method in SAMPLE_METHODS:
             sampled = sample_solutions(engine, batch, cfg, scorer if cfg.uses_prm else None)
-            batch_results = [result_from_samples(s, cfg.method, cfg.aggregation) for s in sampled]
-        else:
-            batch_results = step_search(engine, scorer, batch, cfg)
-        if done is not None and not done.exists():
-            write_records(done, batch_results)
-        results.extend(batch_results)
-        bar.update(len(batch))
-    bar.close()
-    return results
+            return [result_from_samples(s, cfg.method, cfg.aggregation) for s in sampled]
+        return step_search(engine, scorer, batch, cfg)
+
+    return in_resumable_batches(problems, cfg.batch_problems, compute, batches_dir, "parquet", write_records,
+                                lambda path, _batch: read_records(path, SearchResult),
+                                f"search {cfg.method} n={cfg.n}", progress)
 
 
 def summarize(results: Sequence[SearchResult], cfg: SearchConfig, wall_s: float) -> dict:

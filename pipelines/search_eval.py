@@ -17,8 +17,8 @@ from typing import Sequence
 from data.records import Problem
 from pipelines.engines.base import Engine
 from pipelines.search import (SAMPLE_METHODS, STEP_METHODS, SampledSolutions, SearchConfig, claim_run_dir,
-                              equivalent, prefix_view, result_from_samples, run_search, sample_solutions,
-                              summarize)
+                              equivalent, in_resumable_batches, prefix_view, result_from_samples, run_search,
+                              sample_solutions, summarize)
 
 
 @dataclass
@@ -71,26 +71,24 @@ def sample_curves(sampled, ns: Sequence[int], methods: Sequence[str], aggregatio
 
 
 def draw_samples(engine: Engine, problems: Sequence[Problem], cfg: SearchConfig, scorer=None,
-                 batches_dir: str | Path | None = None) -> list[SampledSolutions]:
-    """``sample_solutions`` in batches of ``cfg.batch_problems``; with ``batches_dir`` each finished
-    batch is kept there (JSON) and read back instead of drawn again on a rerun."""
+                 batches_dir: str | Path | None = None, progress: bool = True) -> list[SampledSolutions]:
+    """``sample_solutions`` in batches of ``cfg.batch_problems``, resumable with ``batches_dir``
+    (finished batches kept as JSON; :func:`pipelines.search.in_resumable_batches`)."""
     from data.parquet_io import write_json_atomic
 
-    sampled: list[SampledSolutions] = []
-    for index, start in enumerate(range(0, len(problems), cfg.batch_problems)):
-        batch = problems[start:start + cfg.batch_problems]
-        done = Path(batches_dir) / f"batch-{index:05d}.json" if batches_dir is not None else None
-        if done is not None and done.exists():
-            rows = json.loads(done.read_text())
-            got = [SampledSolutions(p, r["texts"], r["tokens"], r["answers"], r["step_scores"])
-                   for p, r in zip(batch, rows)]
-        else:
-            got = sample_solutions(engine, batch, cfg, scorer)
-            if done is not None:
-                write_json_atomic(done, [{"problem_id": s.problem.problem_id, "texts": s.texts, "tokens": s.tokens,
-                                          "answers": s.answers, "step_scores": s.step_scores} for s in got])
-        sampled.extend(got)
-    return sampled
+    def save(path: Path, got: list[SampledSolutions]) -> None:
+        write_json_atomic(path, [{"problem_id": s.problem.problem_id, "texts": s.texts, "tokens": s.tokens,
+                                  "answers": s.answers, "step_scores": s.step_scores} for s in got])
+
+    def load(path: Path, batch: list[Problem]) -> list[SampledSolutions]:
+        return [SampledSolutions(p, r["texts"], r["tokens"], r["answers"], r["step_scores"])
+                for p, r in zip(batch, json.loads(path.read_text()))]
+
+    def compute(batch: list[Problem]) -> list[SampledSolutions]:
+        return sample_solutions(engine, batch, cfg, scorer)
+
+    return in_resumable_batches(problems, cfg.batch_problems, compute, batches_dir, "json", save, load,
+                                f"sample draw n={cfg.n}", progress)
 
 
 def run_sweep(engine: Engine, problems: Sequence[Problem], cfg: SweepConfig, scorer=None,
@@ -107,7 +105,7 @@ def run_sweep(engine: Engine, problems: Sequence[Problem], cfg: SweepConfig, sco
     draw_cfg = replace(cfg.search, method="best-of-n" if scorer else "majority", n=max(cfg.ns))
     work = Path(work_dir) if work_dir is not None else None
     sampled = draw_samples(engine, problems, draw_cfg, scorer if needs_prm else None,
-                           work / "draw" if work is not None else None)
+                           work / "draw" if work is not None else None, progress)
     timings["sample_draw_s"] = round(time.perf_counter() - start, 2)
     points.extend(sample_curves(sampled, cfg.ns, sample_methods or ["majority"], cfg.search.aggregation))
     for method in cfg.methods:
