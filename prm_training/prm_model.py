@@ -126,12 +126,9 @@ def pair_logits(model, input_ids, attention_mask, tag_mask, tokens: PRMTokens, a
     return at(tag_mask) if aux_mask is None else (at(tag_mask), at(aux_mask))
 
 
-SURPRISE_FLOOR = -30.0
-
-
 def policy_surprise(model, examples, prompt_lens, tokens: PRMTokens, pad_id: int, batch_size: int = 32):
     """Per example and position, the running minimum of ``model``'s log-probability of each written
-    solution token so far (0 in the prompt; clipped at ``SURPRISE_FLOOR``).
+    solution token so far (0 in the prompt; clipped at ``likelihood_prm.FLOOR``, as that PRM clips).
 
     Tags, and the tag prefix/separator tokens around them, are not solution tokens: they carry the
     running minimum on. At a tag this is the likelihood PRM's ``running_min`` feature
@@ -139,6 +136,7 @@ def policy_surprise(model, examples, prompt_lens, tokens: PRMTokens, pad_id: int
     """
     import torch
 
+    from prm_training.likelihood_prm import FLOOR
     from prm_training.prm_data import collate
 
     out = []
@@ -155,7 +153,7 @@ def policy_surprise(model, examples, prompt_lens, tokens: PRMTokens, pad_id: int
                 running, values = 0.0, []
                 for t in range(len(e.input_ids)):
                     if t >= max(start, 1) and t not in skip:
-                        running = min(running, max(SURPRISE_FLOOR, logprobs[row, t - 1].item()))
+                        running = min(running, max(FLOOR, logprobs[row, t - 1].item()))
                     values.append(running)
                 out.append(values)
     return out
