@@ -20,6 +20,9 @@ from typing import Sequence
 EPS = 1e-6
 
 
+KL_TOKEN_BOUND = 10.0  # verl clamps its low-variance KL to [-10, 10] per token
+
+
 def _mean_std(values: Sequence[float]) -> tuple[float, float]:
     mean = sum(values) / len(values)
     var = sum((v - mean) ** 2 for v in values) / len(values)
@@ -117,16 +120,23 @@ def ppo_clip_loss(logp_new, logp_old, advantages, mask, clip: float = 0.2):
     return (per_token * mask).sum() / denom, clip_frac
 
 
-def kl_k3(logp_new, logp_ref):
-    """Per-token k3 estimator of KL(new || ref): ``exp(ref - new) - (ref - new) - 1`` (>= 0, unbiased).
+def kl_k3(logp_new, logp_ref, bound: float = KL_TOKEN_BOUND):
+    """Per-token k3 estimator of KL(new || ref): ``exp(ref - new) - (ref - new) - 1`` (>= 0, unbiased),
+    capped at ``bound`` per token as verl's ``low_var_kl`` does. Uncapped, one sampled token that the
+    reference finds e^11 times likelier than the policy does weighs 10^5 (seen at iteration 36 of an
+    RL run) and turns the whole step into a KL step.
 
     >>> import torch
     >>> lp = torch.log(torch.tensor([0.2, 0.7]))
     >>> kl_k3(lp, lp).tolist()
     [0.0, 0.0]
+    >>> kl_k3(torch.tensor([-30.0]), torch.tensor([0.0])).tolist()
+    [10.0]
     """
-    delta = logp_ref - logp_new
-    return delta.exp() - delta - 1.0
+    import torch
+
+    delta = torch.clamp(logp_ref - logp_new, -20.0, 20.0)
+    return torch.clamp(delta.exp() - delta - 1.0, max=bound)
 
 
 def policy_loss(logp_new, logp_old, logp_ref, advantages, mask, clip: float = 0.2, kl_coef: float = 0.0) -> dict:

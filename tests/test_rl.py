@@ -2,6 +2,7 @@
 with checkpoints, resume and an exported policy that transformers loads."""
 import doctest
 import json
+import math
 
 import pytest
 
@@ -53,6 +54,14 @@ def test_ppo_clip_behaviour():
     assert float(loss) == pytest.approx(-2.0 * torch.e ** 0.1, rel=1e-5)
     with pytest.raises(ValueError, match="clip"):
         pg.ppo_clip_loss(new, new, new, new, clip=0.0)
+
+
+def test_kl_per_token_is_capped_so_one_rare_token_cannot_dominate_the_step():
+    new = torch.tensor([[-25.0, -0.1]])
+    ref = torch.tensor([[-0.01, -0.1]])
+    kl = pg.kl_k3(new, ref)
+    assert float(kl[0, 0]) == pg.KL_TOKEN_BOUND and float(kl[0, 1]) == 0.0
+    assert float(pg.kl_k3(torch.tensor([-1.0]), torch.tensor([-0.5]))) == pytest.approx(math.exp(0.5) - 0.5 - 1.0)
 
 
 def test_kl_is_zero_for_identical_policies_and_positive_otherwise():
