@@ -46,7 +46,8 @@ STATE = "state.json"
 # Changing any of these makes an existing out_dir a different run.
 IDENTITY_FIELDS = ("policy", "prm", "reward", "group_size", "problems_per_iteration", "lr", "clip", "kl_coef",
                    "ppo_epochs", "minibatch_size", "temperature", "max_tokens", "seed", "heldout_n",
-                   "no_answer_reward", "outcome_weight", "grad_clip")
+                   "no_answer_reward", "outcome_weight", "grad_clip", "clip_high")
+IDENTITY_DEFAULTS = {"clip_high": 0.0}  # fields added later: what runs saved before them used
 
 
 @dataclass
@@ -59,6 +60,7 @@ class RLConfig:
     problems_per_iteration: int = 16
     lr: float = 1e-4
     clip: float = 0.2
+    clip_high: float = 0.0  # upper clip of the ratio (DAPO's clip-higher); 0 = the same as ``clip``
     kl_coef: float = 0.02
     ppo_epochs: int = 2
     minibatch_size: int = 64  # samples per optimizer step
@@ -85,6 +87,7 @@ class RLConfig:
         checks = {
             "reward": self.reward in REWARDS, "group_size": self.group_size >= 2, "iterations": self.iterations >= 0,
             "problems_per_iteration": self.problems_per_iteration >= 1, "lr": self.lr > 0, "clip": self.clip > 0,
+            "clip_high": self.clip_high >= 0,
             "kl_coef": self.kl_coef >= 0, "ppo_epochs": self.ppo_epochs >= 1,
             "minibatch_size": self.minibatch_size >= 1,
             "temperature": self.temperature > 0, "max_tokens": self.max_tokens >= 1, "heldout_n": self.heldout_n >= 1,
@@ -289,7 +292,8 @@ def ppo_update(model, ref_model, optimizer, samples: list[Sample], cfg: RLConfig
             lp_old = torch.stack([_fit(old[i], width) for i in idx])
             lp_ref = torch.stack([_fit(ref[i], width) for i in idx])
             lp_new = token_logprobs(model, ids, attn, cfg.temperature)
-            parts = policy_loss(lp_new, lp_old, lp_ref, adv, mask, clip=cfg.clip, kl_coef=cfg.kl_coef)
+            parts = policy_loss(lp_new, lp_old, lp_ref, adv, mask, clip=cfg.clip, kl_coef=cfg.kl_coef,
+                                 clip_high=cfg.clip_high or None)
             optimizer.zero_grad(set_to_none=True)
             parts["loss"].backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
@@ -375,6 +379,7 @@ def run_rl(cfg: RLConfig, problems: Sequence[Problem], out_dir: str | Path) -> d
     state: dict[str, Any] = {"iteration": 0, "config": cfg.identity(), "heldout_accuracy_before": None, "wall_s": 0.0}
     if resume is not None:
         saved = json.loads((resume / STATE).read_text())
+        saved["config"] = {**IDENTITY_DEFAULTS, **saved["config"]}
         if saved["config"] != cfg.identity():
             diff = sorted(k for k in cfg.identity() if saved["config"].get(k) != cfg.identity()[k])
             raise ValueError(f"{out} holds an RL run with other settings ({', '.join(diff)}); use a new out_dir")

@@ -96,27 +96,34 @@ def token_advantages(step_of_token: Sequence[int], step_adv: Sequence[float]) ->
     return [step_adv[min(max(s, 0), last)] for s in step_of_token]
 
 
-def ppo_clip_loss(logp_new, logp_old, advantages, mask, clip: float = 0.2):
-    """PPO-clip surrogate, ``-min(ratio * A, clip(ratio, 1 - eps, 1 + eps) * A)``, averaged over
-    the tokens where ``mask`` is 1. Returns ``(loss, clip_fraction)``.
+def ppo_clip_loss(logp_new, logp_old, advantages, mask, clip: float = 0.2, clip_high: float | None = None):
+    """PPO-clip surrogate, ``-min(ratio * A, clip(ratio, 1 - clip, 1 + clip_high) * A)``, averaged over
+    the tokens where ``mask`` is 1. Returns ``(loss, clip_fraction)``. ``clip_high`` defaults to ``clip``
+    (symmetric); a larger one is DAPO's "clip-higher": a token of a good sample may rise further in one
+    iteration than a token of a bad sample may fall.
 
     >>> import torch
     >>> lp = torch.log(torch.tensor([[0.5, 0.5]]))
     >>> loss, frac = ppo_clip_loss(lp, lp, torch.tensor([[1.0, -1.0]]), torch.ones(1, 2))
     >>> float(loss), float(frac)
     (0.0, 0.0)
+    >>> up = torch.log(torch.tensor([[0.65]])) - lp[:, :1]   # ratio 1.3 on a good token
+    >>> round(float(ppo_clip_loss(lp[:, :1] + up, lp[:, :1], torch.ones(1, 1), torch.ones(1, 1), 0.2, 0.28)[0]), 4)
+    -1.28
     """
     import torch
 
-    if not clip > 0:
-        raise ValueError(f"clip must be > 0, got {clip}")
+    clip_high = clip if clip_high is None else clip_high
+    if not clip > 0 or not clip_high > 0:
+        raise ValueError(f"clip and clip_high must be > 0, got {clip} and {clip_high}")
     mask = mask.to(logp_new.dtype)
     ratio = torch.exp(logp_new - logp_old)
     unclipped = ratio * advantages
-    clipped = torch.clamp(ratio, 1.0 - clip, 1.0 + clip) * advantages
+    clipped = torch.clamp(ratio, 1.0 - clip, 1.0 + clip_high) * advantages
     per_token = -torch.minimum(unclipped, clipped)
     denom = mask.sum().clamp(min=1.0)
-    clip_frac = (((ratio - 1.0).abs() > clip).to(mask.dtype) * mask).sum() / denom
+    outside = (ratio < 1.0 - clip) | (ratio > 1.0 + clip_high)
+    clip_frac = (outside.to(mask.dtype) * mask).sum() / denom
     return (per_token * mask).sum() / denom, clip_frac
 
 
@@ -139,7 +146,8 @@ def kl_k3(logp_new, logp_ref, bound: float = KL_TOKEN_BOUND):
     return torch.clamp(delta.exp() - delta - 1.0, max=bound)
 
 
-def policy_loss(logp_new, logp_old, logp_ref, advantages, mask, clip: float = 0.2, kl_coef: float = 0.0) -> dict:
+def policy_loss(logp_new, logp_old, logp_ref, advantages, mask, clip: float = 0.2, kl_coef: float = 0.0,
+                clip_high: float | None = None) -> dict:
     """The combined loss ``ppo_clip + kl_coef * mean k3 KL`` over masked tokens, with its parts.
 
     >>> import torch
@@ -148,7 +156,7 @@ def policy_loss(logp_new, logp_old, logp_ref, advantages, mask, clip: float = 0.
     >>> float(out["loss"]), float(out["kl"])
     (0.0, 0.0)
     """
-    pg, clip_frac = ppo_clip_loss(logp_new, logp_old, advantages, mask, clip)
+    pg, clip_frac = ppo_clip_loss(logp_new, logp_old, advantages, mask, clip, clip_high)
     m = mask.to(logp_new.dtype)
     kl = (kl_k3(logp_new, logp_ref) * m).sum() / m.sum().clamp(min=1.0)
     return {"loss": pg + kl_coef * kl, "pg_loss": pg, "kl": kl, "clip_fraction": clip_frac}

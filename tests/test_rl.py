@@ -56,6 +56,23 @@ def test_ppo_clip_behaviour():
         pg.ppo_clip_loss(new, new, new, new, clip=0.0)
 
 
+def test_clip_higher_lets_good_tokens_rise_further_than_bad_tokens_fall():
+    mask, old = torch.ones(1, 1), torch.zeros(1, 1)
+    rise = torch.log(torch.tensor(1.25))  # ratio 1.25: outside [0.8, 1.2], inside [0.8, 1.28]
+    for clip_high, moves in ((None, False), (0.28, True)):
+        new = torch.full((1, 1), float(rise), requires_grad=True)
+        loss, frac = pg.ppo_clip_loss(new, old, torch.ones(1, 1), mask, clip=0.2, clip_high=clip_high)
+        loss.backward()
+        assert (float(new.grad) != 0.0) is moves and float(frac) == (0.0 if moves else 1.0)
+    # the lower bound is unchanged: a bad token at ratio 0.75 gets no more push down
+    new = torch.full((1, 1), float(torch.log(torch.tensor(0.75))), requires_grad=True)
+    loss, _ = pg.ppo_clip_loss(new, old, -torch.ones(1, 1), mask, clip=0.2, clip_high=0.28)
+    loss.backward()
+    assert float(new.grad) == 0.0
+    with pytest.raises(ValueError, match="clip_high"):
+        pg.ppo_clip_loss(new, old, -torch.ones(1, 1), mask, clip=0.2, clip_high=0.0)
+
+
 def test_kl_per_token_is_capped_so_one_rare_token_cannot_dominate_the_step():
     new = torch.tensor([[-25.0, -0.1]])
     ref = torch.tensor([[-0.01, -0.1]])
@@ -169,6 +186,13 @@ def test_run_rl_end_to_end_resume_and_export(fixture_prm, tmp_path):
     assert log[:2] == [json.loads(x) for x in (out / "log.jsonl").read_text().splitlines()][:2]
     with pytest.raises(ValueError, match="lr"):
         rl.run_rl(rl.RLConfig(iterations=3, **{**kw, "lr": 1e-3}), problems, out)
+    with pytest.raises(ValueError, match="clip_high"):
+        rl.run_rl(rl.RLConfig(iterations=3, **{**kw, "clip_high": 0.28}), problems, out)
+    state_file = out / "checkpoints" / "iter-3" / "state.json"  # a run saved before clip_high existed
+    state = json.loads(state_file.read_text())
+    del state["config"]["clip_high"]
+    state_file.write_text(json.dumps(state))
+    assert rl.run_rl(rl.RLConfig(iterations=3, **kw), problems, out)["status"] == "already finished"
 
     policy = out / "policy"
     assert (policy / "model.safetensors").exists() and (policy / "tokenizer.json").exists()

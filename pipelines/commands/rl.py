@@ -12,7 +12,7 @@ def cmd_rl(args) -> None:
 
     cfg = RLConfig(policy=args.policy or "", prm=args.prm or "", reward=args.reward, group_size=args.group_size,
                    iterations=args.iterations, problems_per_iteration=args.problems_per_iteration, lr=args.lr,
-                   clip=args.clip, kl_coef=args.kl_coef, ppo_epochs=args.ppo_epochs,
+                   clip=args.clip, clip_high=args.clip_high, kl_coef=args.kl_coef, ppo_epochs=args.ppo_epochs,
                    minibatch_size=args.minibatch_size, temperature=args.temperature, max_tokens=args.max_tokens,
                    outcome_weight=args.outcome_weight, seed=args.seed, heldout_n=args.heldout_n,
                    eval_every=args.eval_every, threads=args.threads, mc_rollouts=args.mc_rollouts,
@@ -55,6 +55,8 @@ def add_subcommand(sub) -> None:
     p.add_argument("--problems-per-iteration", type=int, default=16)
     p.add_argument("--lr", type=float, default=1e-4)
     p.add_argument("--clip", type=float, default=0.2)
+    p.add_argument("--clip-high", type=float, default=0.0,
+                   help="upper clip of the probability ratio (DAPO clip-higher); 0: the same as --clip")
     p.add_argument("--kl-coef", type=float, default=0.02)
     p.add_argument("--ppo-epochs", type=int, default=2)
     p.add_argument("--minibatch-size", type=int, default=64)
