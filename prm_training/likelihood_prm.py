@@ -50,7 +50,7 @@ def calibrated(weights: Sequence[float], bias: float, features: Sequence[float])
     return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z))))
 
 
-def _step_spans(tokenizer, question: str, steps: Sequence[str]) -> tuple[list[int], list[list[int]]]:
+def step_token_spans(tokenizer, question: str, steps: Sequence[str]) -> tuple[list[int], list[list[int]]]:
     """Token ids of the policy text and, per step, the indices of the tokens inside that step."""
     text = build_prompt(question)
     char_spans = []
@@ -68,7 +68,7 @@ def likelihood_features(model, tokenizer, items: Sequence[tuple[str, list[str]]]
     """Per item, ``(step_min, running_min)`` for every step (one batched forward pass per chunk)."""
     import torch
 
-    encoded = [_step_spans(tokenizer, q, steps) for q, steps in items]
+    encoded = [step_token_spans(tokenizer, q, steps) for q, steps in items]
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     out: list[list[tuple[float, float]]] = []
     for start in range(0, len(encoded), batch_size):
@@ -84,9 +84,19 @@ def likelihood_features(model, tokenizer, items: Sequence[tuple[str, list[str]]]
             logits = model(input_ids=input_ids, attention_mask=mask).logits.float()
         logprobs = torch.log_softmax(logits[:, :-1], dim=-1).gather(-1, input_ids[:, 1:, None])[..., 0]
         for row, (_, spans) in enumerate(chunk):
-            per_step = [[logprobs[row, i - 1].item() for i in span if i < width] for span in spans]
-            out.append(step_features(per_step))
+            out.append(features_from_token_logprobs([0.0] + logprobs[row].tolist(), spans))
     return out
+
+
+def features_from_token_logprobs(token_logprobs: Sequence[float], spans: Sequence[Sequence[int]]
+                                 ) -> list[tuple[float, float]]:
+    """``(step_min, running_min)`` per step, where ``token_logprobs[i]`` is log P(token i | the tokens before it)
+    and ``spans`` are the token indices of each step (``step_token_spans``). Tokens past the end are left out.
+
+    >>> features_from_token_logprobs([0.0, -0.1, -3.0, -0.2, -0.4], [[1, 2], [3, 4, 9]])
+    [(-3.0, -3.0), (-0.4, -3.0)]
+    """
+    return step_features([[token_logprobs[i] for i in span if i < len(token_logprobs)] for span in spans])
 
 
 def fit_logistic(features: Sequence[Sequence[float]], targets: Sequence[float], steps: int = 200,

@@ -15,6 +15,11 @@ The token ids are computed here with the checkpoint's tokenizer and sent as
 ``prompt_token_ids``, so both paths see identical tokens. On CPU the engine uses float32,
 eager mode, a 128 MiB KV cache and the in-process engine core (as ``pipelines.engines.vllm_engine``).
 Build it under ``if __name__ == "__main__":`` in scripts.
+
+A likelihood PRM (``prm_config.json`` ``kind: "likelihood"``) has no tag head: ``from_pretrained``
+returns a ``VLLMLikelihoodPRMScorer``, which reads the frozen LM's prompt log-probabilities
+(``SamplingParams(prompt_logprobs=0)``: the log-probability of each prompt token as written) and
+applies the same features and calibration as ``likelihood_prm.LikelihoodPRMScorer``.
 """
 from __future__ import annotations
 
@@ -47,6 +52,8 @@ class VLLMPRMScorer:
 
         path = str(Path(path).resolve())
         config = PRMConfig.load(path)
+        if config.kind == "likelihood":
+            return VLLMLikelihoodPRMScorer.from_pretrained(path, max_model_len, kv_cache_memory_bytes, **overrides)
         tokenizer = AutoTokenizer.from_pretrained(path)
         settings = vllm_settings(config.tokens)
         max_model_len = max_model_len or config.max_length
@@ -81,4 +88,55 @@ class VLLMPRMScorer:
         for i, out in zip(index, outputs):
             probs = out.outputs.data.float()  # [n_tags, 2]: softmax over (good, bad)
             results[i] = (probs[:, 0] / probs.sum(dim=-1)).tolist()
+        return results
+
+
+class VLLMLikelihoodPRMScorer:
+    """The likelihood PRM through vLLM's generate runner: one prefill per solution, no sampling."""
+
+    def __init__(self, llm, tokenizer, config: PRMConfig, max_length: int):
+        calibration = config.train["calibration"]
+        self.llm, self.tokenizer, self.config, self.max_length = llm, tokenizer, config, max_length
+        self.weights, self.bias = list(calibration["weights"]), float(calibration["bias"])
+
+    @classmethod
+    def from_pretrained(cls, path: str | Path, max_model_len: int | None = None,
+                        kv_cache_memory_bytes: int = 128 << 20, **overrides: Any) -> "VLLMLikelihoodPRMScorer":
+        os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
+        from transformers import AutoTokenizer
+        from vllm import LLM
+
+        from pipelines.engines.vllm_engine import engine_kwargs, on_cpu_platform
+
+        path = str(Path(path).resolve())
+        config = PRMConfig.load(path)
+        max_model_len = max_model_len or config.max_length
+        kwargs = engine_kwargs(on_cpu_platform(), max_model_len, enable_prefix_caching=True, tensor_parallel_size=1,
+                               gpu_memory_utilization=0.85, kv_cache_memory_bytes=kv_cache_memory_bytes, seed=0)
+        kwargs.update(overrides)
+        return cls(LLM(model=path, **kwargs), AutoTokenizer.from_pretrained(path), config, max_model_len)
+
+    def score(self, question: str, steps: Sequence[str]) -> list[float]:
+        return self.score_batch([(question, list(steps))])[0]
+
+    def score_batch(self, items: Sequence[Any]) -> list[list[float]]:
+        """P(good) per step for many ``(question, steps)`` pairs (or dicts), one vLLM call."""
+        from vllm import SamplingParams
+
+        from prm_training.likelihood_prm import step_token_spans, calibrated, features_from_token_logprobs
+
+        encoded = [step_token_spans(self.tokenizer, *as_item(item)) for item in items]
+        for ids, _ in encoded:
+            if len(ids) > self.max_length:
+                raise ValueError(f"PRM input of {len(ids)} tokens exceeds max_length {self.max_length}")
+        todo = [i for i, (_, spans) in enumerate(encoded) if spans]
+        params = SamplingParams(max_tokens=1, temperature=0.0, prompt_logprobs=0)
+        outputs = self.llm.generate([{"prompt_token_ids": encoded[i][0]} for i in todo], params,
+                                    use_tqdm=False) if todo else []
+        results: list[list[float]] = [[] for _ in items]
+        for i, out in zip(todo, outputs):
+            ids, spans = encoded[i]
+            token_logprobs = [0.0] + [out.prompt_logprobs[k][ids[k]].logprob for k in range(1, len(ids))]
+            feats = features_from_token_logprobs(token_logprobs, spans)
+            results[i] = [calibrated(self.weights, self.bias, f) for f in feats]
         return results

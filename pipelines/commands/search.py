@@ -23,14 +23,9 @@ def load_scorer(path: str | None, backend: str, threads: int, problems=()):
     if not (Path(path) / "prm_config.json").exists():
         raise ValueError(f"--prm {path}: not a PRM checkpoint (no prm_config.json); train one with train-prm")
     if backend == "vllm":
-        from prm_training.prm_format import PRMConfig
         from prm_training.vllm_scorer import VLLMPRMScorer
 
-        if PRMConfig.load(path).kind != "tag":
-            raise ValueError(f"--prm {path} is a {PRMConfig.load(path).kind} PRM; only tag PRMs score through "
-                             "vLLM's pooling runner (use --prm-backend hf)")
-
-        return VLLMPRMScorer.from_pretrained(path)
+        return VLLMPRMScorer.from_pretrained(path)  # a tag PRM on the pooling runner, a likelihood PRM on prompt log-probs
     from prm_training.scorer import PRMScorer
 
     return PRMScorer.from_pretrained(path, threads=threads)
@@ -101,7 +96,8 @@ def _add_search_args(p) -> None:
                    help="PRM checkpoint (from train-prm), or 'gold' for the exact synthetic step labels "
                         "(a perfect PRM); needed by every method but majority")
     p.add_argument("--prm-backend", choices=["hf", "vllm"], default="hf",
-                   help="score steps through transformers or vLLM (tag PRMs)")
+                   help="score steps through transformers or vLLM (a tag PRM on the pooling runner, a likelihood "
+                        "PRM on prompt log-probabilities)")
     p.add_argument("--out", required=True)
     p.add_argument("--aggregation", choices=AGGREGATION_NAMES, default="min",
                    help="step scores -> solution score (best-of-n, weighted-sc, beam ranking)")
