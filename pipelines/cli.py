@@ -13,7 +13,7 @@ from data.assets import default_policy_path
 # Modules that each add one or more subcommands with ``add_subcommand(subparsers)``; they must
 # import nothing heavy at module level.
 COMMAND_MODULES = ["pipelines.commands.report", "pipelines.commands.interop", "pipelines.commands.convert",
-                   "pipelines.commands.prm", "pipelines.commands.rl",
+                   "pipelines.commands.prm", "pipelines.commands.rl", "pipelines.commands.rft",
                    "pipelines.commands.estimate", "pipelines.commands.search",
                    "pipelines.commands.flywheel"]
 

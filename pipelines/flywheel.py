@@ -42,6 +42,9 @@ class FlywheelConfig:
     rl_temperature: float = 0.7  # the best process-RL setting measured (docs/rl.md)
     rl_ppo_epochs: int = 1
     rl_reward: str = "process"
+    policy_step: str = "rl"  # "rl" (PPO, process rewards) or "rft" (rejection-sampling fine-tuning, PRM-vetted)
+    rft_samples: int = 4  # rft: solutions sampled per rl_problems problem
+    rft_steps: int = 500  # rft: fine-tuning steps per round
     heldout_n: int = 100  # held-out problems for the policy's greedy accuracy
     threads: int = 1
     seed: int = 0
@@ -53,6 +56,8 @@ class FlywheelConfig:
             raise ValueError(f"FlywheelConfig.strategy: unknown {self.strategy!r}")
         if self.prm_kind not in ("likelihood", "tag"):
             raise ValueError(f"FlywheelConfig.prm_kind: unknown {self.prm_kind!r}; choose likelihood or tag")
+        if self.policy_step not in ("rl", "rft"):
+            raise ValueError(f"FlywheelConfig.policy_step: unknown {self.policy_step!r}; choose rl or rft")
         if self.label_problems < 4 or self.rl_problems < 1:
             raise ValueError("FlywheelConfig: label_problems must be >= 4 and rl_problems >= 1")
         if not self.policy:
@@ -152,15 +157,24 @@ def run_round(cfg: FlywheelConfig, round_index: int, policy: str, out: Path) -> 
     timings["search_s"] = time.time() - t0
 
     t0 = time.time()
-    _stage(f"RL ({cfg.rl_reward} rewards, {cfg.rl_iterations} iterations)", round_index, rounds)
-    rl = run_rl(RLConfig(
-        policy=str(Path(policy).resolve()), prm=str((out / "prm").resolve()), reward=cfg.rl_reward,
-        group_size=cfg.rl_group_size, iterations=cfg.rl_iterations,
-        problems_per_iteration=cfg.rl_problems_per_iteration, lr=cfg.rl_lr, kl_coef=cfg.rl_kl_coef, temperature=cfg.rl_temperature,
-        ppo_epochs=cfg.rl_ppo_epochs, seed=cfg.seed,
-        heldout_n=cfg.heldout_n, eval_every=max(1, cfg.rl_iterations), threads=cfg.threads, progress=True),
-        rl_problems, out / "rl")
-    timings["rl_s"] = time.time() - t0
+    if cfg.policy_step == "rft":
+        from pipelines.rft import RFTConfig, run_rft
+
+        _stage(f"RFT (PRM-vetted own samples, {cfg.rft_steps} steps)", round_index, rounds)
+        rl = run_rft(RFTConfig(
+            policy=str(Path(policy).resolve()), prm=str((out / "prm").resolve()), samples=cfg.rft_samples,
+            temperature=cfg.rl_temperature, steps=cfg.rft_steps, seed=cfg.seed, heldout_n=cfg.heldout_n,
+            eval_every=cfg.rft_steps, engine=cfg.engine, threads=cfg.threads), rl_problems, out / "rft")
+    else:
+        _stage(f"RL ({cfg.rl_reward} rewards, {cfg.rl_iterations} iterations)", round_index, rounds)
+        rl = run_rl(RLConfig(
+            policy=str(Path(policy).resolve()), prm=str((out / "prm").resolve()), reward=cfg.rl_reward,
+            group_size=cfg.rl_group_size, iterations=cfg.rl_iterations,
+            problems_per_iteration=cfg.rl_problems_per_iteration, lr=cfg.rl_lr, kl_coef=cfg.rl_kl_coef,
+            temperature=cfg.rl_temperature, ppo_epochs=cfg.rl_ppo_epochs, seed=cfg.seed,
+            heldout_n=cfg.heldout_n, eval_every=max(1, cfg.rl_iterations), threads=cfg.threads, progress=True),
+            rl_problems, out / "rl")
+    timings["policy_step_s"] = time.time() - t0
 
     def at(method: str, n: int) -> float | None:
         return next((p["accuracy"] for p in sweep["points"] if p["method"] == method and p["n"] == n), None)
@@ -176,7 +190,8 @@ def run_round(cfg: FlywheelConfig, round_index: int, policy: str, out: Path) -> 
         f"weighted_sc@{cfg.search_n}": at("weighted-sc", cfg.search_n),
         f"pass@{cfg.search_n}": at("pass@n (oracle)", cfg.search_n),
         "heldout_greedy_before": rl["heldout_accuracy_before"], "heldout_greedy_after": rl["heldout_accuracy_after"],
-        "rl_reward_first": rl.get("reward_first"), "rl_reward_last": rl.get("reward"),
+        "policy_step": cfg.policy_step, "rl_reward_first": rl.get("reward_first"), "rl_reward_last": rl.get("reward"),
+        "rft_kept": rl.get("kept"),
         "next_policy": rl["policy_dir"], "timings_s": {k: round(v, 1) for k, v in timings.items()},
         "wall_s": round(time.time() - started, 1),
     }

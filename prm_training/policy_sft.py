@@ -112,22 +112,7 @@ def train_policy(out_dir: str | Path, cfg: PolicyTrainConfig | None = None, prog
     bar = tqdm(range(total), desc="train-policy", disable=not progress)
     for step in bar:
         idx = torch.randint(len(examples), (cfg.batch_size,), generator=generator).tolist()
-        batch = [examples[i] for i in idx]
-        width = max(len(ids) for ids, _ in batch)
-        input_ids = torch.full((len(batch), width), tokenizer.pad_token_id)
-        weights = torch.zeros((len(batch), width))
-        for row, (ids, w) in enumerate(batch):
-            input_ids[row, : len(ids)] = torch.tensor(ids)
-            weights[row, : len(w)] = torch.tensor(w)
-        attention = torch.zeros_like(input_ids)
-        for row, (ids, _) in enumerate(batch):
-            attention[row, : len(ids)] = 1
-        logits = model(input_ids=input_ids, attention_mask=attention).logits[:, :-1]
-        token_loss = torch.nn.functional.cross_entropy(
-            logits.reshape(-1, logits.shape[-1]), input_ids[:, 1:].reshape(-1), reduction="none"
-        ).view(len(batch), -1)
-        target_w = weights[:, 1:]
-        loss = (token_loss * target_w).sum() / target_w.sum()
+        loss = weighted_lm_loss(model, [examples[i] for i in idx], tokenizer.pad_token_id)
         for group in optimizer.param_groups:
             group["lr"] = _lr_at(step, cfg)
         optimizer.zero_grad(set_to_none=True)
@@ -143,6 +128,27 @@ def train_policy(out_dir: str | Path, cfg: PolicyTrainConfig | None = None, prog
             "parameters": sum(p.numel() for p in model.parameters())}
     (out_dir / "training_meta.json").write_text(json.dumps(meta, indent=2, default=str))
     return out_dir
+
+
+def weighted_lm_loss(model, batch: list[tuple[list[int], list[float]]], pad_id: int):
+    """Next-token cross-entropy of ``(token ids, per-token weights)`` examples, right-padded into one batch:
+    the weighted mean over the target tokens (a token's weight is the weight of the token predicted)."""
+    import torch
+
+    width = max(len(ids) for ids, _ in batch)
+    input_ids = torch.full((len(batch), width), pad_id)
+    weights = torch.zeros((len(batch), width))
+    attention = torch.zeros_like(input_ids)
+    for row, (ids, w) in enumerate(batch):
+        input_ids[row, : len(ids)] = torch.tensor(ids)
+        weights[row, : len(w)] = torch.tensor(w, dtype=torch.float32)
+        attention[row, : len(ids)] = 1
+    logits = model(input_ids=input_ids, attention_mask=attention).logits[:, :-1]
+    token_loss = torch.nn.functional.cross_entropy(
+        logits.reshape(-1, logits.shape[-1]), input_ids[:, 1:].reshape(-1), reduction="none"
+    ).view(len(batch), -1)
+    target_w = weights[:, 1:]
+    return (token_loss * target_w).sum() / target_w.sum()
 
 
 def _save(model, tokenizer, path: Path) -> None:

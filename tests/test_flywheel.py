@@ -25,6 +25,8 @@ def test_config_rejects_bad_values():
         FlywheelConfig(rounds=0)
     with pytest.raises(ValueError, match="strategy"):
         FlywheelConfig(strategy="greedy")
+    with pytest.raises(ValueError, match="policy_step"):
+        FlywheelConfig(policy_step="dpo")
 
 
 TOY_ARGS = ["--rounds", "1", "--label-problems", "6", "--samples", "2", "--strategy", "binary", "--rollouts", "2",
@@ -74,6 +76,21 @@ def test_one_round_end_to_end_and_resume(tmp_path):
     # another configuration in the same directory is refused, naming the problem
     other = _flywheel(out, "--rollouts", "4")
     assert other.returncode == 2 and "different run" in other.stderr
+
+
+def test_one_round_with_the_rft_policy_step(tmp_path):
+    out = tmp_path / "fly_rft"
+    done = _flywheel(out, "--policy-step", "rft", "--rft-samples", "4", "--rft-steps", "2")
+    assert done.returncode == 0, done.stderr[-3000:]
+    round_dir = out / "round-0"
+    assert not (round_dir / "rl").exists()
+    summary = json.loads((round_dir / "rft" / "summary.json").read_text())
+    assert summary["steps_done"] == 2 and summary["sampled"] == 16
+    assert summary["config"]["prm"] == str((round_dir / "prm").resolve())  # the round's own PRM vets the samples
+    figures = json.loads((out / "flywheel.json").read_text())["rounds"][0]
+    assert figures["policy_step"] == "rft" and figures["rft_kept"] == summary["kept"]
+    assert figures["heldout_greedy_after"] == summary["heldout_accuracy_after"]
+    assert figures["next_policy"] == str((round_dir / "rft" / "policy").resolve())
 
 
 def test_rounds_table_lists_every_round():

@@ -15,7 +15,8 @@ def cmd_flywheel(args) -> None:
                          search_problems=args.search_problems, search_n=args.search_n,
                          rl_problems=args.rl_problems, rl_iterations=args.rl_iterations,
                          rl_problems_per_iteration=args.rl_problems_per_iteration, rl_group_size=args.group_size,
-                         rl_lr=args.rl_lr, rl_reward=args.reward, heldout_n=args.heldout_n, threads=args.threads,
+                         rl_lr=args.rl_lr, rl_reward=args.reward, policy_step=args.policy_step,
+                         rft_samples=args.rft_samples, rft_steps=args.rft_steps, heldout_n=args.heldout_n, threads=args.threads,
                          seed=args.seed)
     result = run_flywheel(cfg, args.out)
     report = write_flywheel_report(args.out, result["rounds"])
@@ -44,6 +45,11 @@ def add_subcommand(sub) -> None:
     p.add_argument("--group-size", type=int, default=8)
     p.add_argument("--rl-lr", type=float, default=1e-4)
     p.add_argument("--reward", choices=["process", "outcome"], default="process")
+    p.add_argument("--policy-step", choices=["rl", "rft"], default="rl",
+                   help="how each round improves the policy: PPO with the PRM's process rewards (rl), or "
+                        "fine-tuning on its own verified samples vetted by the PRM (rft; uses --rl-problems)")
+    p.add_argument("--rft-samples", type=int, default=4, help="rft: samples per problem")
+    p.add_argument("--rft-steps", type=int, default=500, help="rft: fine-tuning steps per round")
     p.add_argument("--heldout-n", type=int, default=100, help="held-out problems for greedy accuracy")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--seed", type=int, default=0)
