@@ -12,8 +12,8 @@ correct samples gains steadily (docs/rl.md, "Rejection-sampling fine-tuning"). R
 positive half of the signal; the negative half of the group-normalized advantages pushes down the
 many right tokens of wrong samples.
 
-Run directory ``OUT``: ``kept.jsonl`` (written once, atomically, after sampling: the selected
-solutions and the counts), ``checkpoints/step-N/`` (weights, optimizer, generator state,
+Run directory ``OUT``: ``kept.json`` (written once, atomically, after sampling: the counts and the
+selected solutions), ``checkpoints/step-N/`` (weights, optimizer, generator state,
 ``state.json`` last), ``log.jsonl`` (loss and held-out greedy accuracy every ``eval_every`` steps),
 ``policy/`` (the final HF checkpoint) and ``summary.json``. Rerunning the same command resumes;
 other settings in the same ``OUT`` are refused.
@@ -21,15 +21,15 @@ other settings in the same ``OUT`` are refused.
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
+from data.parquet_io import write_json_atomic
 from data.records import Problem
 
-KEPT = "kept.jsonl"
+KEPT = "kept.json"
 STATE = "state.json"
 CHECKPOINTS = "checkpoints"
 ENGINES = ("vllm", "hf")
@@ -138,13 +138,6 @@ def _load_scorer(prm: str, problems: Sequence[Problem], threads: int):
     return PRMScorer.from_pretrained(prm, threads=threads)
 
 
-def _write_json_atomic(path: Path, payload: Any, lines: bool = False) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    text = "".join(json.dumps(x) + "\n" for x in payload) if lines else json.dumps(payload, indent=2)
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
 def _last_checkpoint(out: Path) -> Path | None:
     root = out / CHECKPOINTS
     done = [p for p in root.glob("step-*") if (p / STATE).exists()] if root.is_dir() else []
@@ -174,15 +167,15 @@ def run_rft(cfg: RFTConfig, problems: Sequence[Problem], out_dir: str | Path) ->
             diff = sorted(k for k in identity if saved.get(k) != identity[k])
             raise ValueError(f"{out} holds an RFT run with other settings ({', '.join(diff)}); use a new out_dir")
     else:
-        _write_json_atomic(run_file, identity)
+        write_json_atomic(run_file, identity)
     started = time.time()
 
     kept_file = out / KEPT
     if not kept_file.exists():
-        selected = sample_and_select(cfg, problems)
-        counts = {k: v for k, v in selected.items() if k != "kept"}
-        _write_json_atomic(kept_file, [counts] + selected["kept"], lines=True)
-    counts, *kept = [json.loads(x) for x in kept_file.read_text().splitlines()]
+        write_json_atomic(kept_file, sample_and_select(cfg, problems))
+    selected = json.loads(kept_file.read_text())
+    kept = selected.pop("kept")
+    counts = selected
     if not kept:
         raise ValueError(f"rft: none of the {counts['sampled']} samples was kept; nothing to fine-tune on")
 
@@ -245,7 +238,7 @@ def run_rft(cfg: RFTConfig, problems: Sequence[Problem], out_dir: str | Path) ->
                "heldout_accuracy_by_step": {x["step"]: x["heldout_accuracy"] for x in log},
                "kept": len(kept), **counts, "wall_s": round(state["wall_s"] + time.time() - started, 1),
                "policy_dir": str(policy_dir), "config": asdict(cfg)}
-    _write_json_atomic(out / "summary.json", summary)
+    write_json_atomic(out / "summary.json", summary)
     return summary
 
 
@@ -261,7 +254,7 @@ def _save_checkpoint(out: Path, model, tokenizer, optimizer, generator, state: d
     model.save_pretrained(path, safe_serialization=True)
     tokenizer.save_pretrained(path)
     torch.save({"optimizer": optimizer.state_dict(), "generator": generator.get_state()}, path / "trainer.pt")
-    _write_json_atomic(path / STATE, state)
+    write_json_atomic(path / STATE, state)  # written last: a checkpoint without state.json is incomplete
     for old in (out / CHECKPOINTS).glob("step-*"):
         if old != path:
             shutil.rmtree(old)
