@@ -45,6 +45,7 @@ class FlywheelConfig:
     policy_step: str = "rl"  # "rl" (PPO, process rewards) or "rft" (rejection-sampling fine-tuning, PRM-vetted)
     rft_samples: int = 4  # rft: solutions sampled per rl_problems problem
     rft_steps: int = 500  # rft: fine-tuning steps per round
+    rft_vet: bool = False  # rft: keep only samples the round's PRM scores >= 0.5 at every step (hurt; docs/rl.md)
     heldout_n: int = 100  # held-out problems for the policy's greedy accuracy
     threads: int = 1
     seed: int = 0
@@ -160,9 +161,11 @@ def run_round(cfg: FlywheelConfig, round_index: int, policy: str, out: Path) -> 
     if cfg.policy_step == "rft":
         from pipelines.rft import RFTConfig, run_rft
 
-        _stage(f"RFT (PRM-vetted own samples, {cfg.rft_steps} steps)", round_index, rounds)
+        _stage(f"RFT (own verified samples{', PRM-vetted' if cfg.rft_vet else ''}, {cfg.rft_steps} steps)",
+               round_index, rounds)
         rl = run_rft(RFTConfig(
-            policy=str(Path(policy).resolve()), prm=str((out / "prm").resolve()), samples=cfg.rft_samples,
+            policy=str(Path(policy).resolve()), prm=str((out / "prm").resolve()) if cfg.rft_vet else "",
+            samples=cfg.rft_samples,
             temperature=cfg.rl_temperature, steps=cfg.rft_steps, seed=cfg.seed, heldout_n=cfg.heldout_n,
             eval_every=cfg.rft_steps, engine=cfg.engine, threads=cfg.threads), rl_problems, out / "rft")
     else:

@@ -80,7 +80,7 @@ def test_one_round_end_to_end_and_resume(tmp_path):
 
 def test_one_round_with_the_rft_policy_step(tmp_path):
     out = tmp_path / "fly_rft"
-    done = _flywheel(out, "--policy-step", "rft", "--rft-samples", "4", "--rft-steps", "2")
+    done = _flywheel(out, "--policy-step", "rft", "--rft-samples", "4", "--rft-steps", "2", "--rft-vet")
     assert done.returncode == 0, done.stderr[-3000:]
     round_dir = out / "round-0"
     assert not (round_dir / "rl").exists()

@@ -16,7 +16,7 @@ def cmd_flywheel(args) -> None:
                          rl_problems=args.rl_problems, rl_iterations=args.rl_iterations,
                          rl_problems_per_iteration=args.rl_problems_per_iteration, rl_group_size=args.group_size,
                          rl_lr=args.rl_lr, rl_reward=args.reward, policy_step=args.policy_step,
-                         rft_samples=args.rft_samples, rft_steps=args.rft_steps, heldout_n=args.heldout_n, threads=args.threads,
+                         rft_samples=args.rft_samples, rft_steps=args.rft_steps, rft_vet=args.rft_vet, heldout_n=args.heldout_n, threads=args.threads,
                          seed=args.seed)
     result = run_flywheel(cfg, args.out)
     report = write_flywheel_report(args.out, result["rounds"])
@@ -47,9 +47,12 @@ def add_subcommand(sub) -> None:
     p.add_argument("--reward", choices=["process", "outcome"], default="process")
     p.add_argument("--policy-step", choices=["rl", "rft"], default="rl",
                    help="how each round improves the policy: PPO with the PRM's process rewards (rl), or "
-                        "fine-tuning on its own verified samples vetted by the PRM (rft; uses --rl-problems)")
+                        "fine-tuning on its own verified samples (rft; uses --rl-problems)")
     p.add_argument("--rft-samples", type=int, default=4, help="rft: samples per problem")
     p.add_argument("--rft-steps", type=int, default=500, help="rft: fine-tuning steps per round")
+    p.add_argument("--rft-vet", action="store_true",
+                   help="rft: keep only samples whose lowest step score under the round's PRM is >= 0.5 "
+                        "(with the likelihood PRM this hurt: docs/rl.md)")
     p.add_argument("--heldout-n", type=int, default=100, help="held-out problems for greedy accuracy")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--seed", type=int, default=0)
