@@ -20,6 +20,7 @@ other settings in the same ``OUT`` are refused.
 """
 from __future__ import annotations
 
+import gc
 import json
 import time
 from dataclasses import asdict, dataclass
@@ -109,6 +110,7 @@ def sample_and_select(cfg: RFTConfig, problems: Sequence[Problem]) -> dict[str, 
                            seed=seed_from("rft", cfg.seed, p.problem_id)) for prompt, p in zip(prompts, problems)]
     outputs = engine.generate(requests)
     del engine
+    gc.collect()  # free the engine's memory before fine-tuning (see VLLMEngine.__init__)
     flat = [(p, prompt, c) for p, prompt, cs in zip(problems, prompts, outputs) for c in cs]
     verdicts = grade_many([(c.text, p.gold_answer) for p, _, c in flat])
     wrong_eq = [false_equation(c.text) if cfg.check_arithmetic else None for _, _, c in flat]

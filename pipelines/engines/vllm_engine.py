@@ -6,6 +6,7 @@ automatically; on GPU they are dropped and ``tensor_parallel_size`` applies.
 """
 from __future__ import annotations
 
+import gc
 import os
 from typing import Any, Sequence
 
@@ -51,6 +52,10 @@ class VLLMEngine:
         os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
         from vllm import LLM
 
+        # With the in-process engine core, a dropped engine that only the cycle collector will free
+        # tears down vLLM's global parallel state when it goes, under the engine built after it
+        # ("pipeline model parallel group is not initialized"). Free such engines before building.
+        gc.collect()
         self.cpu = on_cpu_platform()
         kwargs = engine_kwargs(self.cpu, max_model_len, enable_prefix_caching, tensor_parallel_size,
                                gpu_memory_utilization, kv_cache_memory_bytes, seed)
