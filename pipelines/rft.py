@@ -29,10 +29,9 @@ from typing import Any, Sequence
 
 from data.parquet_io import write_json_atomic
 from data.records import Problem
+from pipelines.checkpoints import STATE, TRAINER, latest_checkpoint, read_log, save_checkpoint
 
 KEPT = "kept.json"
-STATE = "state.json"
-CHECKPOINTS = "checkpoints"
 ENGINES = ("vllm", "hf")
 
 
@@ -140,12 +139,6 @@ def _load_scorer(prm: str, problems: Sequence[Problem], threads: int):
     return PRMScorer.from_pretrained(prm, threads=threads)
 
 
-def _last_checkpoint(out: Path) -> Path | None:
-    root = out / CHECKPOINTS
-    done = [p for p in root.glob("step-*") if (p / STATE).exists()] if root.is_dir() else []
-    return max(done, key=lambda p: int(p.name.split("-")[1]), default=None)
-
-
 def run_rft(cfg: RFTConfig, problems: Sequence[Problem], out_dir: str | Path) -> dict[str, Any]:
     """Sample and select (once), fine-tune with checkpoints (resumable), export ``OUT/policy``; the summary."""
     import torch
@@ -190,13 +183,13 @@ def run_rft(cfg: RFTConfig, problems: Sequence[Problem], out_dir: str | Path) ->
         completion_ids = tokenizer(row["completion"], add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
         examples.append((prompt_ids + completion_ids, [0.0] * len(prompt_ids) + [1.0] * len(completion_ids)))
 
-    resume = _last_checkpoint(out)
+    resume = latest_checkpoint(out, "step")
     model = AutoModelForCausalLM.from_pretrained(str(resume or cfg.policy), dtype=torch.float32)
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=(0.9, 0.95), weight_decay=cfg.weight_decay)
     generator = torch.Generator().manual_seed(cfg.seed)
     if resume is not None:
         state = json.loads((resume / STATE).read_text())
-        blob = torch.load(resume / "trainer.pt", weights_only=False)
+        blob = torch.load(resume / TRAINER, weights_only=False)
         optimizer.load_state_dict(blob["optimizer"])
         generator.set_state(blob["generator"])
     else:
@@ -204,9 +197,7 @@ def run_rft(cfg: RFTConfig, problems: Sequence[Problem], out_dir: str | Path) ->
         state = {"step": 0, "heldout_accuracy_before": greedy_accuracy(model, tokenizer, heldout, cfg.max_tokens),
                  "wall_s": 0.0}
     log_path = out / "log.jsonl"
-    if log_path.exists():  # drop lines written after the checkpoint we resume from
-        lines = [x for x in log_path.read_text().splitlines() if json.loads(x)["step"] <= state["step"]]
-        log_path.write_text("".join(x + "\n" for x in lines))
+    log_path.write_text("".join(json.dumps(x) + "\n" for x in read_log(log_path, "step", state["step"])))
     bar = tqdm(total=cfg.steps, initial=min(state["step"], cfg.steps), desc="rft", disable=not cfg.progress)
     while state["step"] < cfg.steps:
         model.train()
@@ -227,10 +218,11 @@ def run_rft(cfg: RFTConfig, problems: Sequence[Problem], out_dir: str | Path) ->
             with log_path.open("a") as f:
                 f.write(json.dumps({"step": state["step"], "loss": round(loss.item(), 6),
                                     "heldout_accuracy": round(accuracy, 4)}) + "\n")
-            _save_checkpoint(out, model, tokenizer, optimizer, generator, state)
+            save_checkpoint(out, "step", state["step"], model,
+                            {"optimizer": optimizer.state_dict(), "generator": generator.get_state()}, state, tokenizer)
             bar.set_postfix(loss=f"{loss.item():.4f}", heldout=f"{accuracy:.3f}")
     bar.close()
-    log = [json.loads(x) for x in log_path.read_text().splitlines()]
+    log = read_log(log_path, "step", state["step"])
     policy_dir = out / "policy"
     model.save_pretrained(policy_dir, safe_serialization=True)
     tokenizer.save_pretrained(policy_dir)
@@ -242,21 +234,3 @@ def run_rft(cfg: RFTConfig, problems: Sequence[Problem], out_dir: str | Path) ->
                "policy_dir": str(policy_dir), "config": asdict(cfg)}
     write_json_atomic(out / "summary.json", summary)
     return summary
-
-
-def _save_checkpoint(out: Path, model, tokenizer, optimizer, generator, state: dict) -> None:
-    import shutil
-
-    import torch
-
-    path = out / CHECKPOINTS / f"step-{state['step']}"
-    if path.exists():
-        shutil.rmtree(path)
-    path.mkdir(parents=True)
-    model.save_pretrained(path, safe_serialization=True)
-    tokenizer.save_pretrained(path)
-    torch.save({"optimizer": optimizer.state_dict(), "generator": generator.get_state()}, path / "trainer.pt")
-    write_json_atomic(path / STATE, state)  # written last: a checkpoint without state.json is incomplete
-    for old in (out / CHECKPOINTS).glob("step-*"):
-        if old != path:
-            shutil.rmtree(old)

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import json
 import random
-import shutil
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -37,12 +36,11 @@ from typing import Any, Sequence
 
 from data.records import Problem, seed_from
 
+from pipelines.checkpoints import STATE, TRAINER, latest_checkpoint, read_log, save_checkpoint
 from pipelines.mc_reward import MC_PRM  # Monte Carlo step labels of each sample, drawn online from the policy
 
 REWARDS = ("process", "outcome")
 GOLD_PRM = "gold"  # the oracle PRM of the synthetic task (prm_training.oracle_scorer): a ceiling, not a model
-CHECKPOINTS = "checkpoints"
-STATE = "state.json"
 # Changing any of these makes an existing out_dir a different run.
 IDENTITY_FIELDS = ("policy", "prm", "reward", "group_size", "problems_per_iteration", "lr", "clip", "kl_coef",
                    "ppo_epochs", "minibatch_size", "temperature", "max_tokens", "seed", "heldout_n",
@@ -160,12 +158,6 @@ def problem_schedule(n_problems: int, per_iteration: int, iteration: int, seed: 
     order = list(range(n_problems))
     random.Random(seed).shuffle(order)
     return [order[(iteration * per_iteration + j) % n_problems] for j in range(per_iteration)]
-
-
-def last_checkpoint(out: Path) -> Path | None:
-    root = out / CHECKPOINTS
-    done = [p for p in root.glob("iter-*") if (p / STATE).exists()] if root.is_dir() else []
-    return max(done, key=lambda p: int(p.name.split("-")[1]), default=None)
 
 
 def greedy_accuracy(model, tokenizer, problems: Sequence[Problem], max_tokens: int) -> float:
@@ -311,32 +303,6 @@ def _fit(row, width: int):
     return torch.nn.functional.pad(row, (0, max(0, width - len(row))))[:width]
 
 
-def _save_checkpoint(out: Path, model, optimizer, state: dict) -> None:
-    import torch
-
-    path = out / CHECKPOINTS / f"iter-{state['iteration']}"
-    if path.exists():
-        shutil.rmtree(path)
-    path.mkdir(parents=True)
-    model.save_pretrained(path, safe_serialization=True)
-    torch.save({"optimizer": optimizer.state_dict(), "torch_rng": torch.get_rng_state(),
-                "python_rng": random.getstate()}, path / "trainer.pt")
-    tmp = path / f".{STATE}.tmp"
-    tmp.write_text(json.dumps(state, indent=2))
-    tmp.rename(path / STATE)  # written last: a checkpoint without state.json is incomplete
-    for old in (out / CHECKPOINTS).glob("iter-*"):
-        if old != path:
-            shutil.rmtree(old)
-
-
-def _read_log(path: Path, upto: int) -> list[dict]:
-    """Log lines of iterations ``<= upto`` (lines written after the last checkpoint are dropped on resume)."""
-    if not path.exists():
-        return []
-    lines = [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
-    return [x for x in lines if x["iteration"] <= upto]
-
-
 def _write_log(path: Path, lines: list[dict]) -> None:
     path.write_text("".join(json.dumps(x) + "\n" for x in lines))
 
@@ -375,7 +341,7 @@ def run_rl(cfg: RLConfig, problems: Sequence[Problem], out_dir: str | Path) -> d
     check_problems(problems, heldout)
     started = time.time()
 
-    resume = last_checkpoint(out)
+    resume = latest_checkpoint(out, "iter")
     state: dict[str, Any] = {"iteration": 0, "config": cfg.identity(), "heldout_accuracy_before": None, "wall_s": 0.0}
     if resume is not None:
         saved = json.loads((resume / STATE).read_text())
@@ -402,7 +368,7 @@ def run_rl(cfg: RLConfig, problems: Sequence[Problem], out_dir: str | Path) -> d
     torch.manual_seed(cfg.seed)
     random.seed(cfg.seed)
     if resume is not None:
-        blob = torch.load(resume / "trainer.pt", weights_only=False)
+        blob = torch.load(resume / TRAINER, weights_only=False)
         optimizer.load_state_dict(blob["optimizer"])
         torch.set_rng_state(blob["torch_rng"])
         random.setstate(blob["python_rng"])
@@ -428,7 +394,7 @@ def run_rl(cfg: RLConfig, problems: Sequence[Problem], out_dir: str | Path) -> d
         state["heldout_accuracy_before"] = greedy_accuracy(ref_model, AutoTokenizer.from_pretrained(cfg.policy),
                                                            heldout, cfg.max_tokens)
     log_path = out / "log.jsonl"
-    log = _read_log(log_path, state["iteration"])
+    log = read_log(log_path, "iteration", state["iteration"])
     _write_log(log_path, log)
     pad_id = tokenizer.pad_token_id
     bar = tqdm(total=cfg.iterations, initial=state["iteration"], desc=f"rl ({cfg.reward})", disable=not cfg.progress)
@@ -460,7 +426,9 @@ def run_rl(cfg: RLConfig, problems: Sequence[Problem], out_dir: str | Path) -> d
         if (it + 1) % cfg.checkpoint_every == 0 or it + 1 == cfg.iterations:
             state["wall_s"] = state.get("wall_s", 0.0) + (time.time() - started)
             started = time.time()
-            _save_checkpoint(out, model, optimizer, state)
+            save_checkpoint(out, "iter", state["iteration"], model,
+                            {"optimizer": optimizer.state_dict(), "torch_rng": torch.get_rng_state(),
+                             "python_rng": random.getstate()}, state)
         bar.update(1)
         bar.set_postfix(reward=f"{line['reward']:.3f}", acc=f"{line['train_accuracy']:.2f}", kl=f"{parts['kl']:.4f}",
                         **({"heldout": line["heldout_accuracy"]} if "heldout_accuracy" in line else {}))
