@@ -9,7 +9,6 @@ after a crash finishes the job. ``OUT/flywheel.json`` and ``OUT/flywheel.md`` ta
 """
 from __future__ import annotations
 
-import gc
 import json
 import time
 from dataclasses import asdict, dataclass, field
@@ -156,7 +155,6 @@ def run_round(cfg: FlywheelConfig, round_index: int, policy: str, out: Path) -> 
                                             step_ns=(), search=SearchConfig(seed=cfg.seed)),
         out / "search", scorer, progress=False))
     del engine, scorer
-    gc.collect()  # free the in-process vLLM engine now, not under the next stage's engine
     timings["search_s"] = time.time() - t0
 
     t0 = time.time()

@@ -20,7 +20,6 @@ other settings in the same ``OUT`` are refused.
 """
 from __future__ import annotations
 
-import gc
 import json
 import time
 from dataclasses import asdict, dataclass
@@ -109,13 +108,14 @@ def sample_and_select(cfg: RFTConfig, problems: Sequence[Problem]) -> dict[str, 
                            seed=seed_from("rft", cfg.seed, p.problem_id)) for prompt, p in zip(prompts, problems)]
     outputs = engine.generate(requests)
     del engine
-    gc.collect()  # free the engine's memory before fine-tuning (see VLLMEngine.__init__)
     flat = [(p, prompt, c) for p, prompt, cs in zip(problems, prompts, outputs) for c in cs]
     verdicts = grade_many([(c.text, p.gold_answer) for p, _, c in flat])
     wrong_eq = [false_equation(c.text) if cfg.check_arithmetic else None for _, _, c in flat]
     scores: list[list[float] | None] = [None] * len(flat)
     if cfg.prm:
-        scorer = _load_scorer(cfg.prm, problems, cfg.threads)
+        from prm_training.scorer import load_scorer
+
+        scorer = load_scorer(cfg.prm, "hf", cfg.threads, problems)
         todo = [i for i, v in enumerate(verdicts) if v.correct and wrong_eq[i] is None]
         scored = scorer.score_batch([(flat[i][0].question, split_steps(flat[i][2].text)) for i in todo])
         for i, sc in zip(todo, scored):
@@ -127,16 +127,6 @@ def sample_and_select(cfg: RFTConfig, problems: Sequence[Problem]) -> dict[str, 
             "false_equation": sum(bool(v.correct) and eq is not None for v, eq in zip(verdicts, wrong_eq)),
             "prm_rejected": sum(sc is not None and not keep_solution(True, None, sc, cfg.prm_threshold)
                                 for sc in scores)}
-
-
-def _load_scorer(prm: str, problems: Sequence[Problem], threads: int):
-    if prm == "gold":
-        from prm_training.oracle_scorer import GoldStepScorer
-
-        return GoldStepScorer(problems)
-    from prm_training.scorer import PRMScorer
-
-    return PRMScorer.from_pretrained(prm, threads=threads)
 
 
 def run_rft(cfg: RFTConfig, problems: Sequence[Problem], out_dir: str | Path) -> dict[str, Any]:

@@ -91,3 +91,22 @@ class PRMScorer:
         scored = [e for e in examples if e.tag_positions]
         results = iter(score_examples(self.model, scored, self.tokens, self.tokenizer.pad_token_id, self.batch_size))
         return [next(results) if e.tag_positions else [] for e in examples]
+
+
+def load_scorer(path: str | None, backend: str, threads: int, problems=()):
+    """The PRM scorer named on the command line (``gold``: the exact synthetic labels), or None."""
+    if not path:
+        return None
+    if path == "gold":
+        from prm_training.oracle_scorer import GoldStepScorer
+
+        return GoldStepScorer(problems)
+    if not (Path(path) / "prm_config.json").exists():
+        raise ValueError(f"--prm {path}: not a PRM checkpoint (no prm_config.json); train one with train-prm")
+    if backend == "vllm":
+        from prm_training.vllm_scorer import VLLMPRMScorer
+
+        return VLLMPRMScorer.from_pretrained(path)  # a tag PRM on the pooling runner, a likelihood PRM on prompt log-probs
+    from prm_training.scorer import PRMScorer
+
+    return PRMScorer.from_pretrained(path, threads=threads)

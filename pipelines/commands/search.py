@@ -10,27 +10,6 @@ METHOD_NAMES = ("majority", "best-of-n", "weighted-sc", "greedy-step", "beam", "
 AGGREGATION_NAMES = ("min", "last", "prod", "mean")
 
 
-def load_scorer(path: str | None, backend: str, threads: int, problems=()):
-    """The PRM scorer named on the command line (``gold``: the exact synthetic labels), or None."""
-    if not path:
-        return None
-    from pathlib import Path
-
-    if path == "gold":
-        from prm_training.oracle_scorer import GoldStepScorer
-
-        return GoldStepScorer(problems)
-    if not (Path(path) / "prm_config.json").exists():
-        raise ValueError(f"--prm {path}: not a PRM checkpoint (no prm_config.json); train one with train-prm")
-    if backend == "vllm":
-        from prm_training.vllm_scorer import VLLMPRMScorer
-
-        return VLLMPRMScorer.from_pretrained(path)  # a tag PRM on the pooling runner, a likelihood PRM on prompt log-probs
-    from prm_training.scorer import PRMScorer
-
-    return PRMScorer.from_pretrained(path, threads=threads)
-
-
 def _problems(args):
     from pipelines.cli import _load_or_heldout
 
@@ -57,6 +36,8 @@ def cmd_search(args) -> None:
     if args.method in PRM_METHODS and not args.prm:
         raise ValueError(f"--method {args.method} needs --prm CKPT")
     problems = _problems(args)
+    from prm_training.scorer import load_scorer
+
     scorer = load_scorer(args.prm if args.method in PRM_METHODS else None, args.prm_backend, args.threads, problems)
     engine = build_engine(args, cache_dir=args.out)
     summary = search_to_dir(engine, problems, cfg, args.out, scorer, extra=_common(args))
@@ -78,6 +59,8 @@ def cmd_eval_search(args) -> None:
     cfg = SweepConfig(ns=powers_of_two(args.n_max), methods=methods, step_ns=step_ns,
                       search=_search_config(args, "best-of-n", args.n_max))
     problems = _problems(args)
+    from prm_training.scorer import load_scorer
+
     scorer = load_scorer(args.prm, args.prm_backend, args.threads, problems)
     engine = build_engine(args, cache_dir=args.out)
     sweep = sweep_to_dir(engine, problems, cfg, args.out, scorer, extra=_common(args))
