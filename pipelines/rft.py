@@ -21,6 +21,7 @@ other settings in the same ``OUT`` are refused.
 from __future__ import annotations
 
 import json
+import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -102,6 +103,7 @@ def sample_and_select(cfg: RFTConfig, problems: Sequence[Problem]) -> dict[str, 
     from verifiers import grade_many
     from verifiers.arithmetic import false_equation
 
+    _say(cfg, f"rft: sampling {cfg.samples} solutions of each of {len(problems)} problems ({cfg.engine})")
     engine = make_engine(cfg.engine, model=cfg.policy)
     prompts = [build_prompt(p.question) for p in problems]
     requests = [GenRequest(prompt, n=cfg.samples, temperature=cfg.temperature, max_tokens=cfg.max_tokens,
@@ -116,6 +118,7 @@ def sample_and_select(cfg: RFTConfig, problems: Sequence[Problem]) -> dict[str, 
         from prm_training.scorer import load_scorer
 
         scorer = load_scorer(cfg.prm, "hf", cfg.threads, problems)
+        _say(cfg, f"rft: scoring the verified solutions with the PRM {cfg.prm}")
         todo = [i for i, v in enumerate(verdicts) if v.correct and wrong_eq[i] is None]
         scored = scorer.score_batch([(flat[i][0].question, split_steps(flat[i][2].text)) for i in todo])
         for i, sc in zip(todo, scored):
@@ -127,6 +130,12 @@ def sample_and_select(cfg: RFTConfig, problems: Sequence[Problem]) -> dict[str, 
             "false_equation": sum(bool(v.correct) and eq is not None for v, eq in zip(verdicts, wrong_eq)),
             "prm_rejected": sum(sc is not None and not keep_solution(True, None, sc, cfg.prm_threshold)
                                 for sc in scores)}
+
+
+def _say(cfg: RFTConfig, message: str) -> None:
+    """A stage line on stderr for the stages without a bar of their own."""
+    if cfg.progress:
+        print(message, file=sys.stderr, flush=True)
 
 
 def run_rft(cfg: RFTConfig, problems: Sequence[Problem], out_dir: str | Path) -> dict[str, Any]:
