@@ -44,8 +44,9 @@ GOLD_PRM = "gold"  # the oracle PRM of the synthetic task (prm_training.oracle_s
 # Changing any of these makes an existing out_dir a different run.
 IDENTITY_FIELDS = ("policy", "prm", "reward", "group_size", "problems_per_iteration", "lr", "clip", "kl_coef",
                    "ppo_epochs", "minibatch_size", "temperature", "max_tokens", "seed", "heldout_n",
-                   "no_answer_reward", "outcome_weight", "grad_clip", "clip_high")
-IDENTITY_DEFAULTS = {"clip_high": 0.0}  # fields added later: what runs saved before them used
+                   "no_answer_reward", "outcome_weight", "grad_clip", "clip_high", "negative_scale", "check_arithmetic")
+# Fields added later, and the value that runs saved before them used.
+IDENTITY_DEFAULTS = {"clip_high": 0.0, "negative_scale": 1.0, "check_arithmetic": False}
 
 
 @dataclass
@@ -59,6 +60,7 @@ class RLConfig:
     lr: float = 1e-4
     clip: float = 0.2
     clip_high: float = 0.0  # upper clip of the ratio (DAPO's clip-higher); 0 = the same as ``clip``
+    negative_scale: float = 1.0  # multiplies negative advantages; 1 = plain GRPO, 0 = only positive ones push
     kl_coef: float = 0.02
     ppo_epochs: int = 2
     minibatch_size: int = 64  # samples per optimizer step
@@ -71,6 +73,9 @@ class RLConfig:
     threads: int = 1
     no_answer_reward: float = 0.0  # last-step reward of a solution with no final answer (process)
     outcome_weight: float = 0.0  # process: add this times the verifier outcome (1/0) to the last step's reward
+    # A false equation of the sample's own (verifiers.arithmetic) makes its outcome 0 and, for process
+    # rewards, its step's reward 0, as the labeler's arithmetic check does for continuations.
+    check_arithmetic: bool = False
     grad_clip: float = 1.0
     prm_batch_size: int = 32
     mc_strategy: str = "binary"  # --prm mc: how each sample is labeled online (see `prm-factory label`)
@@ -85,7 +90,7 @@ class RLConfig:
         checks = {
             "reward": self.reward in REWARDS, "group_size": self.group_size >= 2, "iterations": self.iterations >= 0,
             "problems_per_iteration": self.problems_per_iteration >= 1, "lr": self.lr > 0, "clip": self.clip > 0,
-            "clip_high": self.clip_high >= 0,
+            "clip_high": self.clip_high >= 0, "negative_scale": self.negative_scale >= 0,
             "kl_coef": self.kl_coef >= 0, "ppo_epochs": self.ppo_epochs >= 1,
             "minibatch_size": self.minibatch_size >= 1,
             "temperature": self.temperature > 0, "max_tokens": self.max_tokens >= 1, "heldout_n": self.heldout_n >= 1,
@@ -119,6 +124,7 @@ class Sample:
     finished: bool
     correct: bool = False
     has_answer: bool = False
+    false_steps: list[int] = field(default_factory=list)  # steps holding a false equation (check_arithmetic)
     step_rewards: list[float] = field(default_factory=list)
     advantages: list[float] = field(default_factory=list)
 
@@ -196,10 +202,18 @@ def rollout(model, tokenizer, problems: Sequence[Problem], cfg: RLConfig, iterat
     return samples
 
 
+def outcome_reward(sample: Sample) -> float:
+    """1.0 when the verifier accepts the answer and no step holds a false equation, else 0.0."""
+    return 1.0 if sample.correct and not sample.false_steps else 0.0
+
+
 def assign_rewards(samples: list[Sample], problems: Sequence[Problem], cfg: RLConfig, scorer) -> None:
     """Fill ``step_rewards`` and per-token ``advantages`` of every sample, group by group."""
-    from prm_training.policy_gradient import outcome_advantages, step_advantages, token_advantages
+    from prm_training.policy_gradient import outcome_advantages, scale_negative, step_advantages, token_advantages
+    from verifiers.arithmetic import false_equation
 
+    for s in samples:
+        s.false_steps = [i for i, step in enumerate(s.steps) if false_equation(step)] if cfg.check_arithmetic else []
     if cfg.reward == "process":
         scored = [s for s in samples if s.steps]
         scores = scorer.score_batch([(problems[s.group].question, s.steps) for s in scored]) if scored else []
@@ -210,11 +224,13 @@ def assign_rewards(samples: list[Sample], problems: Sequence[Problem], cfg: RLCo
                 s.step_rewards = [cfg.no_answer_reward]
             elif not (s.has_answer and s.finished):
                 s.step_rewards[-1] = cfg.no_answer_reward
+            for i in s.false_steps:
+                s.step_rewards[i] = 0.0
             if cfg.outcome_weight:
-                s.step_rewards[-1] += cfg.outcome_weight * float(s.correct)
+                s.step_rewards[-1] += cfg.outcome_weight * outcome_reward(s)
     else:
         for s in samples:
-            s.step_rewards = [1.0 if s.correct else 0.0]
+            s.step_rewards = [outcome_reward(s)]
     groups: dict[int, list[Sample]] = {}
     for s in samples:
         groups.setdefault(s.group, []).append(s)
@@ -224,7 +240,7 @@ def assign_rewards(samples: list[Sample], problems: Sequence[Problem], cfg: RLCo
         else:
             step_adv = [[a] for a in outcome_advantages([s.step_rewards[0] for s in group])]
         for s, adv in zip(group, step_adv):
-            s.advantages = token_advantages(s.step_of_token, adv)
+            s.advantages = token_advantages(s.step_of_token, scale_negative(adv, cfg.negative_scale))
 
 
 def _collate(samples: Sequence[Sample], pad_id: int):

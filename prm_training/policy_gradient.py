@@ -84,6 +84,17 @@ def outcome_advantages(rewards: list[float], eps: float = EPS) -> list[float]:
     return normalize(rewards, eps)
 
 
+def scale_negative(advantages: Sequence[float], scale: float) -> list[float]:
+    """Multiply the negative advantages by ``scale``: 1 leaves them as they are, 0 keeps only the positive push.
+
+    >>> scale_negative([1.5, -2.0, 0.0], 0.25)
+    [1.5, -0.5, 0.0]
+    """
+    if scale < 0:
+        raise ValueError(f"scale_negative: scale must be >= 0, got {scale}")
+    return [a * scale if a < 0 else a for a in advantages]
+
+
 def token_advantages(step_of_token: Sequence[int], step_adv: Sequence[float]) -> list[float]:
     """Each token's advantage: that of the step it belongs to (indices past the end clamp to the last step).
 

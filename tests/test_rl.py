@@ -128,6 +128,25 @@ def test_process_rewards_penalise_missing_answers():
     assert [s.step_rewards for s in mixed] == [[0.9, 1.9], [0.9, 0.9]]
 
 
+def test_arithmetic_check_zeroes_false_steps_and_their_outcome():
+    from data.records import Problem
+
+    problem = Problem(problem_id="p", question="Q?", gold_answer="5", source="t")
+    mk = lambda text: rl.Sample(0, [1], [5, 6], [0, 1], text, text.split("\n"), True, True, True)  # noqa: E731
+    lucky, clean = mk("2 + 4 = 5\nThe answer is 5"), mk("2 + 3 = 5\nThe answer is 5")
+    rl.assign_rewards([lucky, clean], [problem], rl.RLConfig(prm="x", group_size=2, outcome_weight=1.0,
+                                                            check_arithmetic=True), _FakeScorer())
+    assert lucky.false_steps == [0] and clean.false_steps == []
+    assert [lucky.step_rewards, clean.step_rewards] == [[0.0, 0.9], [0.9, 1.9]]
+    rl.assign_rewards([lucky, clean], [problem], rl.RLConfig(reward="outcome", group_size=2), None)
+    assert lucky.advantages == clean.advantages == [0.0, 0.0]  # without the check both count as correct
+    rl.assign_rewards([lucky, clean], [problem], rl.RLConfig(reward="outcome", group_size=2, check_arithmetic=True,
+                                                            negative_scale=0.5), None)
+    assert [lucky.step_rewards, clean.step_rewards] == [[0.0], [1.0]]
+    assert clean.advantages[0] == pytest.approx(1.0, abs=1e-4)
+    assert lucky.advantages[0] == pytest.approx(-0.5, abs=1e-4)  # the negative half, scaled
+
+
 def test_config_errors_name_the_field():
     with pytest.raises(ValueError, match="RLConfig.reward"):
         rl.RLConfig(reward="bogus")
@@ -135,6 +154,8 @@ def test_config_errors_name_the_field():
         rl.RLConfig(reward="process", prm="")
     with pytest.raises(ValueError, match="RLConfig.group_size"):
         rl.RLConfig(reward="outcome", group_size=1)
+    with pytest.raises(ValueError, match="RLConfig.negative_scale"):
+        rl.RLConfig(reward="outcome", negative_scale=-1.0)
 
 
 def test_heldout_problems_are_refused():

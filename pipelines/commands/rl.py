@@ -12,9 +12,9 @@ def cmd_rl(args) -> None:
 
     cfg = RLConfig(policy=args.policy or "", prm=args.prm or "", reward=args.reward, group_size=args.group_size,
                    iterations=args.iterations, problems_per_iteration=args.problems_per_iteration, lr=args.lr,
-                   clip=args.clip, clip_high=args.clip_high, kl_coef=args.kl_coef, ppo_epochs=args.ppo_epochs,
+                   clip=args.clip, clip_high=args.clip_high, negative_scale=args.negative_scale, kl_coef=args.kl_coef, ppo_epochs=args.ppo_epochs,
                    minibatch_size=args.minibatch_size, temperature=args.temperature, max_tokens=args.max_tokens,
-                   outcome_weight=args.outcome_weight, seed=args.seed, heldout_n=args.heldout_n,
+                   outcome_weight=args.outcome_weight, check_arithmetic=args.check_arithmetic, seed=args.seed, heldout_n=args.heldout_n,
                    eval_every=args.eval_every, threads=args.threads, mc_rollouts=args.mc_rollouts,
                    mc_strategy=args.mc_strategy,
                    progress=not args.no_progress)
@@ -57,6 +57,9 @@ def add_subcommand(sub) -> None:
     p.add_argument("--clip", type=float, default=0.2)
     p.add_argument("--clip-high", type=float, default=0.0,
                    help="upper clip of the probability ratio (DAPO clip-higher); 0: the same as --clip")
+    p.add_argument("--negative-scale", type=float, default=1.0,
+                   help="multiply negative advantages by this (1: plain group normalization; 0: only samples "
+                        "and steps better than their group's mean are pushed, the others are left alone)")
     p.add_argument("--kl-coef", type=float, default=0.02)
     p.add_argument("--ppo-epochs", type=int, default=2)
     p.add_argument("--minibatch-size", type=int, default=64)
@@ -64,6 +67,9 @@ def add_subcommand(sub) -> None:
     p.add_argument("--max-tokens", type=int, default=200)
     p.add_argument("--outcome-weight", type=float, default=0.0,
                    help="process reward: add W * verifier outcome (1/0) to the last step's reward (0: pure PRM)")
+    p.add_argument("--check-arithmetic", action="store_true",
+                   help="a false equation in a sample (e.g. '5 x 3 = 16') zeroes its outcome reward and, for "
+                        "process rewards, its step's reward, as the labeler's arithmetic check does")
     p.add_argument("--mc-rollouts", type=int, default=4, help="--prm mc: continuations per probed prefix")
     p.add_argument("--mc-strategy", choices=["full", "binary", "adaptive"], default="binary",
                    help="--prm mc: labeling strategy for each sample")
