@@ -64,6 +64,9 @@ class RLConfig:
     kl_coef: float = 0.02
     ppo_epochs: int = 2
     minibatch_size: int = 64  # samples per optimizer step
+    # Minibatches hold one sample of each problem before a second (policy_gradient.stratified_order), not a
+    # plain shuffle: several samples of one problem in one step over-fit that problem's arithmetic.
+    stratify: bool = False
     temperature: float = 1.0
     max_tokens: int = 200
     seed: int = 0
@@ -279,7 +282,7 @@ def ppo_update(model, ref_model, optimizer, samples: list[Sample], cfg: RLConfig
     """``ppo_epochs`` passes of PPO-clip + k3 KL over shuffled minibatches; the means of the logged terms."""
     import torch
 
-    from prm_training.policy_gradient import policy_loss, token_logprobs
+    from prm_training.policy_gradient import policy_loss, stratified_order, token_logprobs
 
     samples = [s for s in samples if s.completion_ids]
     if not samples:
@@ -290,8 +293,11 @@ def ppo_update(model, ref_model, optimizer, samples: list[Sample], cfg: RLConfig
     steps = 0
     rng = random.Random(seed_from("rl-minibatch", cfg.seed, iteration))
     for _ in range(cfg.ppo_epochs):
-        order = list(range(len(samples)))
-        rng.shuffle(order)
+        if cfg.stratify:
+            order = stratified_order([s.group for s in samples], rng)
+        else:
+            order = list(range(len(samples)))
+            rng.shuffle(order)
         for k in range(0, len(order), cfg.minibatch_size):
             idx = order[k:k + cfg.minibatch_size]
             batch = [samples[i] for i in idx]

@@ -95,6 +95,27 @@ def scale_negative(advantages: Sequence[float], scale: float) -> list[float]:
     return [a * scale if a < 0 else a for a in advantages]
 
 
+def stratified_order(groups: Sequence[int], rng) -> list[int]:
+    """Sample indices in an order that keeps the samples of one group apart: a random sample of every group
+    (groups in random order), then a second of every group, and so on. Cut into minibatches, each then holds
+    as many different problems as it can.
+
+    >>> import random
+    >>> order = stratified_order([0, 0, 1, 1, 2, 2], random.Random(0))
+    >>> sorted(order) == list(range(6)), sorted({[0, 0, 1, 1, 2, 2][i] for i in order[:3]})
+    (True, [0, 1, 2])
+    """
+    members: dict[int, list[int]] = {}
+    for i, g in enumerate(groups):
+        members.setdefault(g, []).append(i)
+    for idx in members.values():
+        rng.shuffle(idx)
+    keys = list(members)
+    rng.shuffle(keys)
+    rounds = max((len(v) for v in members.values()), default=0)
+    return [members[k][r] for r in range(rounds) for k in keys if r < len(members[k])]
+
+
 def token_advantages(step_of_token: Sequence[int], step_adv: Sequence[float]) -> list[float]:
     """Each token's advantage: that of the step it belongs to (indices past the end clamp to the last step).
 

@@ -147,6 +147,17 @@ def test_arithmetic_check_zeroes_false_steps_and_their_outcome():
     assert lucky.advantages[0] == pytest.approx(-0.5, abs=1e-4)  # the negative half, scaled
 
 
+def test_stratified_order_spreads_each_group_over_minibatches():
+    import random
+
+    groups = [g for g in range(16) for _ in range(8)] + [16, 16]  # 16 groups of 8, one group of 2
+    order = pg.stratified_order(groups, random.Random(3))
+    assert sorted(order) == list(range(len(groups)))
+    for k in range(0, 128, 16):  # every minibatch of 16 holds 16 different problems
+        assert len({groups[i] for i in order[k:k + 16]}) == 16
+    assert order != pg.stratified_order(groups, random.Random(4))
+
+
 def test_config_errors_name_the_field():
     with pytest.raises(ValueError, match="RLConfig.reward"):
         rl.RLConfig(reward="bogus")

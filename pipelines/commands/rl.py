@@ -12,12 +12,12 @@ def cmd_rl(args) -> None:
 
     cfg = RLConfig(policy=args.policy or "", prm=args.prm or "", reward=args.reward, group_size=args.group_size,
                    iterations=args.iterations, problems_per_iteration=args.problems_per_iteration, lr=args.lr,
-                   clip=args.clip, clip_high=args.clip_high, negative_scale=args.negative_scale, kl_coef=args.kl_coef, ppo_epochs=args.ppo_epochs,
-                   minibatch_size=args.minibatch_size, temperature=args.temperature, max_tokens=args.max_tokens,
-                   outcome_weight=args.outcome_weight, check_arithmetic=args.check_arithmetic, seed=args.seed, heldout_n=args.heldout_n,
-                   eval_every=args.eval_every, threads=args.threads, mc_rollouts=args.mc_rollouts,
-                   mc_strategy=args.mc_strategy,
-                   progress=not args.no_progress)
+                   clip=args.clip, clip_high=args.clip_high, negative_scale=args.negative_scale,
+                   kl_coef=args.kl_coef, ppo_epochs=args.ppo_epochs, minibatch_size=args.minibatch_size,
+                   stratify=args.stratify, temperature=args.temperature, max_tokens=args.max_tokens,
+                   outcome_weight=args.outcome_weight, check_arithmetic=args.check_arithmetic, seed=args.seed,
+                   heldout_n=args.heldout_n, eval_every=args.eval_every, threads=args.threads,
+                   mc_rollouts=args.mc_rollouts, mc_strategy=args.mc_strategy, progress=not args.no_progress)
     problems = load_training_problems(args.problems, args.n_train)
     summary = run_rl(cfg, problems, args.out)
     keys = ["status", "iterations_done", "reward_type", "heldout_n", "heldout_accuracy_before",
@@ -63,6 +63,9 @@ def add_subcommand(sub) -> None:
     p.add_argument("--kl-coef", type=float, default=0.02)
     p.add_argument("--ppo-epochs", type=int, default=2)
     p.add_argument("--minibatch-size", type=int, default=64)
+    p.add_argument("--stratify", action="store_true",
+                   help="minibatches take one sample of every problem before a second one (instead of a plain "
+                        "shuffle); use with --problems-per-iteration >= --minibatch-size")
     p.add_argument("--temperature", type=float, default=1.0)
     p.add_argument("--max-tokens", type=int, default=200)
     p.add_argument("--outcome-weight", type=float, default=0.0,
