@@ -6,7 +6,7 @@ three ways, to tell the samples apart from the update rule:
 
 ``loop``: ``pipelines.rl.ppo_update`` (KL to the starting policy, the PPO ratio). ``probe``: the
 same minibatches with ratio 1 and no KL. ``positives``: as ``probe``, zero-advantage samples
-dropped from each minibatch. The samples are cached in /tmp/loopdata.pkl. Prints held-out greedy
+dropped from each minibatch. The samples are cached in /tmp/loopdata_gG.pkl; ``GROUP_SIZE=G`` sets G. Prints held-out greedy
 accuracy (300 problems). Session 5's figures are in docs/rl.md.
 """
 import sys, torch, random, pickle, os
@@ -16,12 +16,13 @@ from prm_training.policy_gradient import policy_loss, token_logprobs, stratified
 from data.synthetic import SynthSplit
 torch.set_num_threads(2)
 mode = sys.argv[1]
-cfg = rl.RLConfig(reward="outcome", check_arithmetic=True, stratify=True, negative_scale=0.0, problems_per_iteration=64,
+G = int(os.environ.get("GROUP_SIZE", "8"))
+cfg = rl.RLConfig(reward="outcome", group_size=G, check_arithmetic=True, stratify=True, negative_scale=0.0, problems_per_iteration=64,
                   minibatch_size=64, ppo_epochs=1, lr=2e-4, temperature=0.7, threads=2, progress=False)
 tok = AutoTokenizer.from_pretrained(cfg.policy); tok.pad_token = tok.pad_token or tok.eos_token
 init = AutoModelForCausalLM.from_pretrained(cfg.policy, dtype=torch.float32).eval()
 probs = SynthSplit().train(2000)
-cache = "/tmp/loopdata.pkl"
+cache = f"/tmp/loopdata_g{G}.pkl"
 if os.path.exists(cache):
     iters = pickle.load(open(cache, "rb"))
 else:
