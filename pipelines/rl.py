@@ -44,9 +44,10 @@ GOLD_PRM = "gold"  # the oracle PRM of the synthetic task (prm_training.oracle_s
 # Changing any of these makes an existing out_dir a different run.
 IDENTITY_FIELDS = ("policy", "prm", "reward", "group_size", "problems_per_iteration", "lr", "clip", "kl_coef",
                    "ppo_epochs", "minibatch_size", "temperature", "max_tokens", "seed", "heldout_n",
-                   "no_answer_reward", "outcome_weight", "grad_clip", "clip_high", "negative_scale", "check_arithmetic")
+                   "no_answer_reward", "outcome_weight", "grad_clip", "clip_high", "negative_scale", "check_arithmetic",
+                   "stratify")
 # Fields added later, and the value that runs saved before them used.
-IDENTITY_DEFAULTS = {"clip_high": 0.0, "negative_scale": 1.0, "check_arithmetic": False}
+IDENTITY_DEFAULTS = {"clip_high": 0.0, "negative_scale": 1.0, "check_arithmetic": False, "stratify": False}
 
 
 @dataclass

@@ -218,11 +218,14 @@ def test_run_rl_end_to_end_resume_and_export(fixture_prm, tmp_path):
     assert log[:2] == [json.loads(x) for x in (out / "log.jsonl").read_text().splitlines()][:2]
     with pytest.raises(ValueError, match="lr"):
         rl.run_rl(rl.RLConfig(iterations=3, **{**kw, "lr": 1e-3}), problems, out)
-    with pytest.raises(ValueError, match="clip_high"):
-        rl.run_rl(rl.RLConfig(iterations=3, **{**kw, "clip_high": 0.28}), problems, out)
-    state_file = out / "checkpoints" / "iter-3" / "state.json"  # a run saved before clip_high existed
+    for field_name, value in (("clip_high", 0.28), ("negative_scale", 0.0), ("check_arithmetic", True),
+                              ("stratify", True)):
+        with pytest.raises(ValueError, match=field_name):
+            rl.run_rl(rl.RLConfig(iterations=3, **{**kw, field_name: value}), problems, out)
+    state_file = out / "checkpoints" / "iter-3" / "state.json"  # a run saved before these options existed
     state = json.loads(state_file.read_text())
-    del state["config"]["clip_high"]
+    for field_name in ("clip_high", "negative_scale", "check_arithmetic", "stratify"):
+        del state["config"][field_name]
     state_file.write_text(json.dumps(state))
     assert rl.run_rl(rl.RLConfig(iterations=3, **kw), problems, out)["status"] == "already finished"
 
