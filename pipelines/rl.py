@@ -45,9 +45,10 @@ GOLD_PRM = "gold"  # the oracle PRM of the synthetic task (prm_training.oracle_s
 IDENTITY_FIELDS = ("policy", "prm", "reward", "group_size", "problems_per_iteration", "lr", "clip", "kl_coef",
                    "ppo_epochs", "minibatch_size", "temperature", "max_tokens", "seed", "heldout_n",
                    "no_answer_reward", "outcome_weight", "grad_clip", "clip_high", "negative_scale", "check_arithmetic",
-                   "stratify")
+                   "stratify", "drop_zero_advantage")
 # Fields added later, and the value that runs saved before them used.
-IDENTITY_DEFAULTS = {"clip_high": 0.0, "negative_scale": 1.0, "check_arithmetic": False, "stratify": False}
+IDENTITY_DEFAULTS = {"clip_high": 0.0, "negative_scale": 1.0, "check_arithmetic": False, "stratify": False,
+                     "drop_zero_advantage": False}
 
 
 @dataclass
@@ -68,6 +69,10 @@ class RLConfig:
     # Minibatches hold one sample of each problem before a second (policy_gradient.stratified_order), not a
     # plain shuffle: several samples of one problem in one step over-fit that problem's arithmetic.
     stratify: bool = False
+    # Samples whose every token advantage is 0 (a group that all scored alike; with negative_scale 0, every
+    # sample at or below its group's mean) leave the update, so minibatches hold only samples that push
+    # (DAPO's dynamic sampling, per sample). They would add only the KL term.
+    drop_zero_advantage: bool = False
     temperature: float = 1.0
     max_tokens: int = 200
     seed: int = 0
@@ -285,9 +290,9 @@ def ppo_update(model, ref_model, optimizer, samples: list[Sample], cfg: RLConfig
 
     from prm_training.policy_gradient import policy_loss, stratified_order, token_logprobs
 
-    samples = [s for s in samples if s.completion_ids]
+    samples = [s for s in samples if s.completion_ids and (not cfg.drop_zero_advantage or any(s.advantages))]
     if not samples:
-        return {"loss": 0.0, "pg_loss": 0.0, "kl": 0.0, "clip_fraction": 0.0}
+        return {"loss": 0.0, "pg_loss": 0.0, "kl": 0.0, "clip_fraction": 0.0, "trained_samples": 0}
     old = _logprobs(model, samples, pad_id, cfg.temperature)
     ref = _logprobs(ref_model, samples, pad_id, cfg.temperature)
     sums: dict[str, float] = {}
@@ -316,7 +321,7 @@ def ppo_update(model, ref_model, optimizer, samples: list[Sample], cfg: RLConfig
             for key, value in parts.items():
                 sums[key] = sums.get(key, 0.0) + float(value.detach())
             steps += 1
-    return {k: v / steps for k, v in sums.items()}
+    return {**{k: v / steps for k, v in sums.items()}, "trained_samples": len(samples)}
 
 
 def _fit(row, width: int):

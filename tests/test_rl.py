@@ -158,6 +158,40 @@ def test_stratified_order_spreads_each_group_over_minibatches():
     assert order != pg.stratified_order(groups, random.Random(4))
 
 
+def test_drop_zero_advantage_trains_exactly_as_if_those_samples_were_absent(policy_path):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(policy_path)
+    pad = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
+
+    def sample(group, text, advantage):
+        ids, steps = rl.tokenize_completion(tok, text, finished=True)
+        s = rl.Sample(group, tok("Q?\n")["input_ids"], ids, steps, text, text.split("\n"), True, True, True)
+        s.advantages = [advantage] * len(ids)
+        return s
+
+    pushing = [sample(0, "2 + 3 = 5. The answer is 5", 1.0), sample(1, "4 * 2 = 8. The answer is 8", 0.5)]
+    flat = [sample(2, "7 - 1 = 6. The answer is 6", 0.0)]
+
+    def trained(samples, drop):
+        torch.manual_seed(0)
+        model = AutoModelForCausalLM.from_pretrained(policy_path, dtype=torch.float32)
+        ref = AutoModelForCausalLM.from_pretrained(policy_path, dtype=torch.float32)
+        opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+        cfg = rl.RLConfig(reward="outcome", group_size=2, ppo_epochs=2, minibatch_size=2, kl_coef=0.1,
+                          drop_zero_advantage=drop)
+        parts = rl.ppo_update(model, ref, opt, samples, cfg, 0, pad)
+        return parts["trained_samples"], torch.cat([p.detach().flatten() for p in model.parameters()])
+
+    n_drop, with_drop = trained(pushing + flat, True)
+    n_alone, alone = trained(pushing, False)
+    n_kept, kept = trained(pushing + flat, False)
+    assert (n_drop, n_alone, n_kept) == (2, 2, 3)
+    assert torch.equal(with_drop, alone)
+    assert not torch.equal(kept, alone)  # without the option the flat sample still moves the weights
+    assert trained(flat, True)[0] == 0
+
+
 def test_config_errors_name_the_field():
     with pytest.raises(ValueError, match="RLConfig.reward"):
         rl.RLConfig(reward="bogus")
@@ -219,12 +253,12 @@ def test_run_rl_end_to_end_resume_and_export(fixture_prm, tmp_path):
     with pytest.raises(ValueError, match="lr"):
         rl.run_rl(rl.RLConfig(iterations=3, **{**kw, "lr": 1e-3}), problems, out)
     for field_name, value in (("clip_high", 0.28), ("negative_scale", 0.0), ("check_arithmetic", True),
-                              ("stratify", True)):
+                              ("stratify", True), ("drop_zero_advantage", True)):
         with pytest.raises(ValueError, match=field_name):
             rl.run_rl(rl.RLConfig(iterations=3, **{**kw, field_name: value}), problems, out)
     state_file = out / "checkpoints" / "iter-3" / "state.json"  # a run saved before these options existed
     state = json.loads(state_file.read_text())
-    for field_name in ("clip_high", "negative_scale", "check_arithmetic", "stratify"):
+    for field_name in ("clip_high", "negative_scale", "check_arithmetic", "stratify", "drop_zero_advantage"):
         del state["config"][field_name]
     state_file.write_text(json.dumps(state))
     assert rl.run_rl(rl.RLConfig(iterations=3, **kw), problems, out)["status"] == "already finished"

@@ -14,7 +14,8 @@ def cmd_rl(args) -> None:
                    iterations=args.iterations, problems_per_iteration=args.problems_per_iteration, lr=args.lr,
                    clip=args.clip, clip_high=args.clip_high, negative_scale=args.negative_scale,
                    kl_coef=args.kl_coef, ppo_epochs=args.ppo_epochs, minibatch_size=args.minibatch_size,
-                   stratify=args.stratify, temperature=args.temperature, max_tokens=args.max_tokens,
+                   stratify=args.stratify, drop_zero_advantage=args.drop_zero_advantage,
+                   temperature=args.temperature, max_tokens=args.max_tokens,
                    outcome_weight=args.outcome_weight, check_arithmetic=args.check_arithmetic, seed=args.seed,
                    heldout_n=args.heldout_n, eval_every=args.eval_every, threads=args.threads,
                    mc_rollouts=args.mc_rollouts, mc_strategy=args.mc_strategy, progress=not args.no_progress)
@@ -66,6 +67,10 @@ def add_subcommand(sub) -> None:
     p.add_argument("--stratify", action="store_true",
                    help="minibatches take one sample of every problem before a second one (instead of a plain "
                         "shuffle); use with --problems-per-iteration >= --minibatch-size")
+    p.add_argument("--drop-zero-advantage", action="store_true",
+                   help="leave samples whose every token advantage is 0 out of the update (groups that all "
+                        "scored alike; with --negative-scale 0, samples at or below their group's mean), so "
+                        "every minibatch holds samples that push")
     p.add_argument("--temperature", type=float, default=1.0)
     p.add_argument("--max-tokens", type=int, default=200)
     p.add_argument("--outcome-weight", type=float, default=0.0,
