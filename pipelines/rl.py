@@ -80,6 +80,9 @@ class RLConfig:
     eval_every: int = 5  # held-out accuracy every N iterations (and always after the last)
     checkpoint_every: int = 1
     threads: int = 1
+    # Where the policy, the reference and the PPO update live: "auto" (CUDA when torch sees a GPU, else CPU),
+    # "cpu", "cuda" or "cuda:N". Not part of the run's identity: a run started on one device resumes on another.
+    device: str = "auto"
     no_answer_reward: float = 0.0  # last-step reward of a solution with no final answer (process)
     outcome_weight: float = 0.0  # process: add this times the verifier outcome (1/0) to the last step's reward
     # A false equation of the sample's own (verifiers.arithmetic) makes its outcome 0 and, for process
@@ -104,13 +107,15 @@ class RLConfig:
             "minibatch_size": self.minibatch_size >= 1,
             "temperature": self.temperature > 0, "max_tokens": self.max_tokens >= 1, "heldout_n": self.heldout_n >= 1,
             "eval_every": self.eval_every >= 1, "checkpoint_every": self.checkpoint_every >= 1,
-            "threads": self.threads >= 1, "prm": self.reward != "process" or bool(self.prm),
+            "threads": self.threads >= 1, "device": self.device == "auto" or self.device.split(":")[0] in ("cpu", "cuda"),
+            "prm": self.reward != "process" or bool(self.prm),
         }
         bad = [k for k, ok in checks.items() if not ok]
         if bad:
             name = bad[0]
             hint = {"reward": f"one of {REWARDS}", "group_size": ">= 2 (advantages are relative to the group)",
-                    "prm": "a PRM checkpoint path (needed for reward='process')"}.get(name, "out of range")
+                    "prm": "a PRM checkpoint path (needed for reward='process')",
+                    "device": "'auto', 'cpu', 'cuda' or 'cuda:N'"}.get(name, "out of range")
             raise ValueError(f"RLConfig.{name}: {getattr(self, name)!r} is invalid; expected {hint}")
 
     def identity(self) -> dict[str, Any]:
@@ -276,11 +281,12 @@ def _logprobs(model, samples: Sequence[Sample], pad_id: int, temperature: float,
 
     from prm_training.policy_gradient import token_logprobs
 
+    device = next(model.parameters()).device
     out = []
     with torch.no_grad():
         for k in range(0, len(samples), batch):
             ids, attn, _, _ = _collate(samples[k:k + batch], pad_id)
-            out.extend(token_logprobs(model, ids, attn, temperature))
+            out.extend(token_logprobs(model, ids.to(device), attn.to(device), temperature))
     return out  # one [T-1] tensor per sample (width of its chunk)
 
 
@@ -291,6 +297,7 @@ def ppo_update(model, ref_model, optimizer, samples: list[Sample], cfg: RLConfig
     from prm_training.policy_gradient import policy_loss, stratified_order, token_logprobs
 
     samples = [s for s in samples if s.completion_ids and (not cfg.drop_zero_advantage or any(s.advantages))]
+    device = next(model.parameters()).device
     if not samples:
         return {"loss": 0.0, "pg_loss": 0.0, "kl": 0.0, "clip_fraction": 0.0, "trained_samples": 0}
     old = _logprobs(model, samples, pad_id, cfg.temperature)
@@ -307,7 +314,7 @@ def ppo_update(model, ref_model, optimizer, samples: list[Sample], cfg: RLConfig
         for k in range(0, len(order), cfg.minibatch_size):
             idx = order[k:k + cfg.minibatch_size]
             batch = [samples[i] for i in idx]
-            ids, attn, mask, adv = _collate(batch, pad_id)
+            ids, attn, mask, adv = (t.to(device) for t in _collate(batch, pad_id))
             width = ids.shape[1] - 1
             lp_old = torch.stack([_fit(old[i], width) for i in idx])
             lp_ref = torch.stack([_fit(ref[i], width) for i in idx])
@@ -343,6 +350,17 @@ def export_policy(model, policy_src: str, out: Path) -> Path:
     model.save_pretrained(out, safe_serialization=True)
     AutoTokenizer.from_pretrained(policy_src).save_pretrained(out)  # fresh: keeps the source padding side
     return out
+
+
+def resolve_device(device: str) -> str:
+    """``"auto"`` -> ``"cuda"`` when torch sees a GPU, else ``"cpu"``; anything else as given (checked by torch)."""
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"RLConfig.device: {device!r} asked for, but torch sees no CUDA GPU")
+    return device
 
 
 def check_problems(problems: Sequence[Problem], heldout: Sequence[Problem]) -> None:
@@ -387,8 +405,9 @@ def run_rl(cfg: RLConfig, problems: Sequence[Problem], out_dir: str | Path) -> d
     tokenizer = AutoTokenizer.from_pretrained(cfg.policy)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    model = AutoModelForCausalLM.from_pretrained(str(resume or cfg.policy), dtype=torch.float32)
-    ref_model = AutoModelForCausalLM.from_pretrained(cfg.policy, dtype=torch.float32).eval()
+    device = resolve_device(cfg.device)
+    model = AutoModelForCausalLM.from_pretrained(str(resume or cfg.policy), dtype=torch.float32).to(device)
+    ref_model = AutoModelForCausalLM.from_pretrained(cfg.policy, dtype=torch.float32).to(device).eval()
     for p in ref_model.parameters():
         p.requires_grad_(False)
     model.eval()  # no dropout in the tiny Llama; eval keeps sampling and training passes identical
@@ -396,7 +415,7 @@ def run_rl(cfg: RLConfig, problems: Sequence[Problem], out_dir: str | Path) -> d
     torch.manual_seed(cfg.seed)
     random.seed(cfg.seed)
     if resume is not None:
-        blob = torch.load(resume / TRAINER, weights_only=False)
+        blob = torch.load(resume / TRAINER, weights_only=False, map_location="cpu")
         optimizer.load_state_dict(blob["optimizer"])
         torch.set_rng_state(blob["torch_rng"])
         random.setstate(blob["python_rng"])

@@ -44,3 +44,19 @@ def test_label_actors_take_gpus(tmp_path, policy_path):
                                      engine_kwargs={"model": policy_path, "gpu_memory_utilization": 0.3}))
     assert stats["shards_done"] == stats["shards"] and len(read_rows(tmp_path / "run" / "labels")) == 32
     ray.shutdown()
+
+
+def test_rl_trains_on_cuda(tmp_path):
+    _cuda()
+    import json
+
+    from pipelines import rl
+
+    cfg = rl.RLConfig(prm="mc", reward="process", iterations=2, group_size=2, problems_per_iteration=4, heldout_n=8,
+                      eval_every=1, max_tokens=80, mc_rollouts=2, device="cuda", progress=False)
+    summary = rl.run_rl(cfg, SynthSplit().train(8), tmp_path / "rl")
+    log = [json.loads(x) for x in (tmp_path / "rl" / "log.jsonl").read_text().splitlines()]
+    assert summary["iterations_done"] == 2 and all(x["kl"] == x["kl"] for x in log)  # finite, not NaN
+    resumed = rl.run_rl(rl.RLConfig(**{**cfg.__dict__, "device": "cpu", "iterations": 3}), SynthSplit().train(8),
+                        tmp_path / "rl")  # the GPU run's checkpoint resumes on the CPU
+    assert resumed["iterations_done"] == 3

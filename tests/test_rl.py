@@ -201,6 +201,20 @@ def test_config_errors_name_the_field():
         rl.RLConfig(reward="outcome", group_size=1)
     with pytest.raises(ValueError, match="RLConfig.negative_scale"):
         rl.RLConfig(reward="outcome", negative_scale=-1.0)
+    with pytest.raises(ValueError, match="RLConfig.device.*'auto', 'cpu', 'cuda' or 'cuda:N'"):
+        rl.RLConfig(reward="outcome", device="tpu")
+
+
+def test_device_is_resolved_and_not_part_of_the_run_identity():
+    import torch
+
+    assert rl.resolve_device("cpu") == "cpu"
+    assert rl.resolve_device("auto") == ("cuda" if torch.cuda.is_available() else "cpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="sees no CUDA GPU"):
+            rl.resolve_device("cuda:0")
+    on_cpu, on_gpu = rl.RLConfig(reward="outcome", device="cpu"), rl.RLConfig(reward="outcome", device="cuda")
+    assert on_cpu.identity() == on_gpu.identity()  # a run started on a GPU resumes on a CPU and back
 
 
 def test_heldout_problems_are_refused():

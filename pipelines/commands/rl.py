@@ -17,7 +17,7 @@ def cmd_rl(args) -> None:
                    stratify=args.stratify, drop_zero_advantage=args.drop_zero_advantage,
                    temperature=args.temperature, max_tokens=args.max_tokens,
                    outcome_weight=args.outcome_weight, check_arithmetic=args.check_arithmetic, seed=args.seed,
-                   heldout_n=args.heldout_n, eval_every=args.eval_every, threads=args.threads,
+                   heldout_n=args.heldout_n, eval_every=args.eval_every, threads=args.threads, device=args.device,
                    mc_rollouts=args.mc_rollouts, mc_strategy=args.mc_strategy, progress=not args.no_progress)
     problems = load_training_problems(args.problems, args.n_train)
     summary = run_rl(cfg, problems, args.out)
@@ -85,5 +85,8 @@ def add_subcommand(sub) -> None:
     p.add_argument("--heldout-n", type=int, default=300)
     p.add_argument("--eval-every", type=int, default=5)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--device", default="auto",
+                   help="where the policy trains and samples: auto (CUDA when a GPU is seen), cpu, cuda, cuda:N; "
+                        "not part of the run's identity, so a run resumes on another device")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_rl)
