@@ -117,14 +117,15 @@ def test_process_rewards_penalise_missing_answers():
         0, [1], [5, 6, 7], [0, 1, 1], text, text.split("\n") if text else [], finished, has_answer, has_answer)
     samples = [mk("2 + 3 = 5\nThe answer is 5", True, True), mk("2 + 3 = 5\n5 + 1 = 6", True, False),
                mk("2 + 3 = 5\n5 + 1 =", False, False), mk("", True, False)]
-    cfg = rl.RLConfig(prm="x", group_size=4)
+    cfg = rl.RLConfig(prm="x", group_size=4, negative_scale=1.0, check_arithmetic=False)
     rl.assign_rewards(samples, [problem], cfg, _FakeScorer())
     assert [s.step_rewards for s in samples] == [[0.9, 0.9], [0.9, 0.0], [0.9, 0.0], [0.0]]
     assert samples[0].advantages[-1] > 0 > samples[1].advantages[-1]
     assert samples[0].advantages[-1] > samples[3].advantages[-1]
     mixed = [mk("2 + 3 = 5\nThe answer is 5", True, True), mk("2 + 3 = 6\nThe answer is 6", True, True)]
     mixed[1].correct = False
-    rl.assign_rewards(mixed, [problem], rl.RLConfig(prm="x", group_size=2, outcome_weight=1.0), _FakeScorer())
+    rl.assign_rewards(mixed, [problem], rl.RLConfig(prm="x", group_size=2, outcome_weight=1.0, check_arithmetic=False),
+                      _FakeScorer())
     assert [s.step_rewards for s in mixed] == [[0.9, 1.9], [0.9, 0.9]]
 
 
@@ -138,7 +139,8 @@ def test_arithmetic_check_zeroes_false_steps_and_their_outcome():
                                                             check_arithmetic=True), _FakeScorer())
     assert lucky.false_steps == [0] and clean.false_steps == []
     assert [lucky.step_rewards, clean.step_rewards] == [[0.0, 0.9], [0.9, 1.9]]
-    rl.assign_rewards([lucky, clean], [problem], rl.RLConfig(reward="outcome", group_size=2), None)
+    rl.assign_rewards([lucky, clean], [problem], rl.RLConfig(reward="outcome", group_size=2, check_arithmetic=False),
+                      None)
     assert lucky.advantages == clean.advantages == [0.0, 0.0]  # without the check both count as correct
     rl.assign_rewards([lucky, clean], [problem], rl.RLConfig(reward="outcome", group_size=2, check_arithmetic=True,
                                                             negative_scale=0.5), None)
@@ -205,6 +207,22 @@ def test_config_errors_name_the_field():
         rl.RLConfig(reward="outcome", device="tpu")
 
 
+def test_cli_defaults_are_the_config_defaults():
+    from dataclasses import fields
+
+    from pipelines.cli import build_parser
+
+    args = vars(build_parser().parse_args(["rl", "--out", "x"]))
+    defaults = {f.name: f.default for f in fields(rl.RLConfig)}
+    shared = [name for name in defaults if name in args and name not in ("policy", "prm", "progress")]
+    assert len(shared) >= 20
+    assert {name: args[name] for name in shared} == {name: defaults[name] for name in shared}
+    assert args["n_train"] == 4000
+    off = vars(build_parser().parse_args(["rl", "--out", "x", "--no-stratify", "--no-check-arithmetic",
+                                          "--no-drop-zero-advantage"]))
+    assert not (off["stratify"] or off["check_arithmetic"] or off["drop_zero_advantage"])
+
+
 def test_device_is_resolved_and_not_part_of_the_run_identity():
     import torch
 
@@ -244,8 +262,10 @@ def test_run_rl_end_to_end_resume_and_export(fixture_prm, tmp_path):
     from pipelines.cli import build_parser
 
     problems = SynthSplit().train(4)
+    # the settings of runs saved before clip_high ... drop_zero_advantage existed (see the legacy check below)
+    legacy = dict(clip_high=0.0, negative_scale=1.0, check_arithmetic=False, stratify=False, drop_zero_advantage=False)
     kw = dict(prm=fixture_prm, reward="process", group_size=2, problems_per_iteration=2, lr=1e-4, heldout_n=6,
-              eval_every=1, max_tokens=80, progress=False)
+              eval_every=1, max_tokens=80, progress=False, **legacy)
     out = tmp_path / "rl"
     summary = rl.run_rl(rl.RLConfig(iterations=2, **kw), problems, out)
     for key in ("heldout_accuracy_before", "heldout_accuracy_after", "reward", "config"):

@@ -4,6 +4,7 @@ Nothing heavy is imported here: the command imports ``pipelines.rl`` inside its 
 """
 from __future__ import annotations
 
+import argparse
 import json
 
 
@@ -40,7 +41,9 @@ def load_training_problems(path: str | None, n: int):
 
 
 def add_subcommand(sub) -> None:
-    p = sub.add_parser("rl", help="RL of the policy (PPO-clip, group-normalized process or outcome rewards)")
+    p = sub.add_parser("rl", help="RL of the policy (PPO-clip, group-normalized process or outcome rewards)",
+                       description="The defaults are session 7's recipe (docs/rl.md): 256 problems x 4 samples "
+                                   "per iteration, positive advantages only, 4 PPO epochs, lr 1e-4, T 0.7.")
     p.add_argument("--policy", default=None, help="HF checkpoint of the policy (default: the embedded tiny policy)")
     p.add_argument("--prm", default=None,
                    help="PRM checkpoint (train-prm); 'mc' (each sample's Monte Carlo step labels, drawn online "
@@ -48,34 +51,34 @@ def add_subcommand(sub) -> None:
                         "step labels, a ceiling); required for --reward process")
     p.add_argument("--problems", default=None,
                    help="training problems file (default: synthetic training problems, disjoint from held-out)")
-    p.add_argument("--n-train", type=int, default=2000, help="training problems to use (the first N)")
+    p.add_argument("--n-train", type=int, default=4000, help="training problems to use (the first N)")
     p.add_argument("--out", required=True, help="run directory (rerun the same command to resume)")
     p.add_argument("--reward", choices=["process", "outcome"], default="process")
-    p.add_argument("--group-size", type=int, default=8, help="G samples per problem")
-    p.add_argument("--iterations", type=int, default=20)
-    p.add_argument("--problems-per-iteration", type=int, default=16)
+    p.add_argument("--group-size", type=int, default=4, help="G samples per problem")
+    p.add_argument("--iterations", type=int, default=25)
+    p.add_argument("--problems-per-iteration", type=int, default=256)
     p.add_argument("--lr", type=float, default=1e-4)
     p.add_argument("--clip", type=float, default=0.2)
     p.add_argument("--clip-high", type=float, default=0.0,
                    help="upper clip of the probability ratio (DAPO clip-higher); 0: the same as --clip")
-    p.add_argument("--negative-scale", type=float, default=1.0,
+    p.add_argument("--negative-scale", type=float, default=0.0,
                    help="multiply negative advantages by this (1: plain group normalization; 0: only samples "
                         "and steps better than their group's mean are pushed, the others are left alone)")
     p.add_argument("--kl-coef", type=float, default=0.02)
-    p.add_argument("--ppo-epochs", type=int, default=2)
+    p.add_argument("--ppo-epochs", type=int, default=4)
     p.add_argument("--minibatch-size", type=int, default=64)
-    p.add_argument("--stratify", action="store_true",
+    p.add_argument("--stratify", action=argparse.BooleanOptionalAction, default=True,
                    help="minibatches take one sample of every problem before a second one (instead of a plain "
                         "shuffle); use with --problems-per-iteration >= --minibatch-size")
-    p.add_argument("--drop-zero-advantage", action="store_true",
+    p.add_argument("--drop-zero-advantage", action=argparse.BooleanOptionalAction, default=True,
                    help="leave samples whose every token advantage is 0 out of the update (groups that all "
                         "scored alike; with --negative-scale 0, samples at or below their group's mean), so "
                         "every minibatch holds samples that push")
-    p.add_argument("--temperature", type=float, default=1.0)
+    p.add_argument("--temperature", type=float, default=0.7)
     p.add_argument("--max-tokens", type=int, default=200)
     p.add_argument("--outcome-weight", type=float, default=0.0,
                    help="process reward: add W * verifier outcome (1/0) to the last step's reward (0: pure PRM)")
-    p.add_argument("--check-arithmetic", action="store_true",
+    p.add_argument("--check-arithmetic", action=argparse.BooleanOptionalAction, default=True,
                    help="a false equation in a sample (e.g. '5 x 3 = 16') zeroes its outcome reward and, for "
                         "process rewards, its step's reward, as the labeler's arithmetic check does")
     p.add_argument("--mc-rollouts", type=int, default=4, help="--prm mc: continuations per probed prefix")
