@@ -42,6 +42,12 @@ def heldout_curve(run_dir: Path) -> tuple[float | None, dict[int, float]]:
     return before, curve
 
 
+def iterations_done(run_dir: Path) -> int:
+    """Lines in a run's ``log.jsonl`` so far (one per finished iteration)."""
+    log = run_dir / "log.jsonl"
+    return len(log.read_text().splitlines()) if log.exists() else 0
+
+
 def tabulate(runs: dict[str, Path]) -> tuple[str, dict]:
     """A markdown table (one row per run, one column per evaluated iteration, plus a mean row per reward).
 
@@ -128,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--device", default="auto")
     ap.add_argument("--threads", type=int, default=1, help="CPU threads per run")
     ap.add_argument("--rl-options", default="", help="options shared by every run, as one string")
+    ap.add_argument("--progress-every-s", type=float, default=60, help="print each run's iterations this often")
     ap.add_argument("--deadline-s", type=float, default=0, help="stop the runs after this many seconds (0: never)")
     args = ap.parse_args(argv)
     if args.plot:
@@ -152,8 +159,12 @@ def main(argv: list[str] | None = None) -> int:
             log = (out / f"{name}.log").open("a")
             procs.append((name, subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)))
             print(f"started {name}: {shlex.join(cmd)}", flush=True)
-    start = time.time()
+    start = last_report = time.time()
     while any(p.poll() is None for _, p in procs):
+        if time.time() - last_report >= args.progress_every_s:
+            print(f"[{time.time() - start:6.0f} s] iterations done: " + ", ".join(
+                f"{name} {iterations_done(runs[name])}" for name, _ in procs), flush=True)
+            last_report = time.time()
         if args.deadline_s and time.time() - start > args.deadline_s:
             for _, p in procs:
                 p.terminate()

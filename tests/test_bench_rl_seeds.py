@@ -42,3 +42,8 @@ def test_plot_groups_runs_by_glob_and_names_bad_specs(tmp_path):
         rl_seeds.collect_groups(["no-equals-sign"])
     with pytest.raises(ValueError, match="no run directory"):
         rl_seeds.collect_groups([f"b={tmp_path}/nothing*"])
+
+
+def test_iterations_done_counts_log_lines(tmp_path):
+    assert rl_seeds.iterations_done(tmp_path / "missing") == 0
+    assert rl_seeds.iterations_done(_fake_run(tmp_path, "r", {1: 0.7, 3: 0.8})) == 3
