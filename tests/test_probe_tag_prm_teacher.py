@@ -72,3 +72,26 @@ def test_step_pairs_match_altered_and_original_on_validation_problems(tmp_path):
     assert len(pairs) == 1
     a, o = pairs[0]
     assert a["completions"] == ["5 + 3 = 8", "8 * 2 = 26"] and o["completions"] == ["5 + 3 = 8", "8 * 2 = 16"]
+
+
+def test_step_pairs_name_missing_files_and_unknown_traces(tmp_path):
+    with pytest.raises(FileNotFoundError, match="teacher.parquet"):
+        paired.step_pairs(tmp_path, 0.2, limit=10)
+    row = {"trace_id": "teacher-corrupt0-0-ghost", "problem_id": "p", "prompt": "q\n", "completions": ["1 + 1 = 3"],
+           "labels": [False], "soft_labels": [0.0]}
+    pq.write_table(pa.Table.from_pylist([{**row, "trace_id": "teacher-other"}]), tmp_path / "teacher.parquet")
+    pq.write_table(pa.Table.from_pylist([row]), tmp_path / "corrupt.parquet")
+    with pytest.raises(ValueError, match="teacher-corrupt0-0-ghost.*trace_id"):
+        paired.step_pairs(tmp_path, 0.2, limit=10)
+
+
+def test_taught_rows_threshold_the_teacher_scores():
+    class Teacher:
+        def score_batch(self, items):
+            return [[0.9, 0.2][: len(steps)] for _, steps in items]
+
+    rows = [{"trace_id": f"t{i}", "problem_id": "p", "prompt": "q\n", "completions": ["a", "b"], "labels": [True, True],
+             "soft_labels": [1.0, 1.0]} for i in range(3)]
+    got = teacher.taught_rows(rows, Teacher(), "teacher-", chunk=2)
+    assert [r["trace_id"] for r in got] == ["teacher-t0", "teacher-t1", "teacher-t2"]
+    assert all(r["labels"] == [True, False] and r["soft_labels"] == [0.9, 0.2] for r in got)

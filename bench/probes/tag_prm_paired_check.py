@@ -25,10 +25,17 @@ from prm_training.scorer import PRMScorer
 
 def step_pairs(labels: Path, val_fraction: float, limit: int) -> list[tuple[dict, dict]]:
     """(altered, original) traces, both cut after the altered step, from the validation problems."""
+    for name in ("teacher.parquet", "corrupt.parquet"):
+        if not (labels / name).exists():
+            raise FileNotFoundError(f"{labels / name} is missing: make it with tag_prm_teacher_labels.py --corrupt 1")
     originals = {r["trace_id"]: r for r in pq.read_table(labels / "teacher.parquet").to_pylist()}
     pairs = []
     for altered in pq.read_table(labels / "corrupt.parquet").to_pylist():
-        original = originals["teacher-" + altered["trace_id"].split("-", 3)[3]]
+        source = "teacher-" + altered["trace_id"].split("-", 3)[-1]
+        if source not in originals:
+            raise ValueError(f"corrupt.parquet row {altered['trace_id']!r}: field trace_id names no trace of "
+                             f"teacher.parquet ({source!r})")
+        original = originals[source]
         n = len(altered["completions"])
         if split_of(altered["problem_id"], val_fraction) == "val" and original["labels"][n - 1] \
                 and not altered["labels"][n - 1]:

@@ -67,8 +67,13 @@ def corrupted_copies(rows: list[dict], copies: int, seed: int) -> list[dict]:
     return out
 
 
-def taught_rows(rows: list[dict], scorer, prefix: str) -> list[dict]:
-    scores = scorer.score_batch([(r["prompt"], list(r["completions"])) for r in rows])
+def taught_rows(rows: list[dict], scorer, prefix: str, chunk: int = 500) -> list[dict]:
+    """``rows`` relabeled by the teacher: soft = its P(good) per step, hard = P(good) >= 0.5."""
+    from tqdm import tqdm
+
+    scores = []
+    for k in tqdm(range(0, len(rows), chunk), desc=f"teacher scores ({len(rows)} traces)", unit="chunk"):
+        scores += scorer.score_batch([(r["prompt"], list(r["completions"])) for r in rows[k:k + chunk]])
     return [{**{k: r[k] for k in KEEP}, "trace_id": prefix + r["trace_id"],
              "labels": [bool(s >= 0.5) for s in sc], "soft_labels": [float(s) for s in sc]}
             for r, sc in zip(rows, scores)]
