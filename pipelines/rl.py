@@ -355,13 +355,9 @@ def export_policy(model, policy_src: str, out: Path) -> Path:
 
 def resolve_device(device: str) -> str:
     """``"auto"`` -> ``"cuda"`` when torch sees a GPU, else ``"cpu"``; anything else as given (checked by torch)."""
-    import torch
+    from prm_training.devices import resolve_device as resolve
 
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"RLConfig.device: {device!r} asked for, but torch sees no CUDA GPU")
-    return device
+    return resolve(device, "RLConfig.device")
 
 
 def check_problems(problems: Sequence[Problem], heldout: Sequence[Problem]) -> None:

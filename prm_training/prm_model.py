@@ -113,6 +113,9 @@ def pair_logits(model, input_ids, attention_mask, tag_mask, tokens: PRMTokens, a
     With ``aux_mask``, a pair ``(tag logits, aux logits)`` from the same forward pass (the dense
     distillation positions of ``PRMTrainConfig.distill_weight``)."""
     backbone = model.get_decoder() if hasattr(model, "get_decoder") else model.base_model
+    device = model.get_output_embeddings().weight.device
+    input_ids, attention_mask, tag_mask = input_ids.to(device), attention_mask.to(device), tag_mask.to(device)
+    aux_mask = aux_mask.to(device) if aux_mask is not None else None
     hidden = backbone(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
     head = model.get_output_embeddings()
     rows = [tokens.good_token_id, tokens.bad_token_id]
@@ -144,7 +147,8 @@ def policy_surprise(model, examples, prompt_lens, tokens: PRMTokens, pad_id: int
         for k in range(0, len(examples), batch_size):
             chunk = examples[k:k + batch_size]
             input_ids, attention, _, _ = collate(chunk, pad_id)
-            logits = model(input_ids=input_ids, attention_mask=attention).logits.float()
+            device = model.get_output_embeddings().weight.device
+            logits = model(input_ids=input_ids.to(device), attention_mask=attention.to(device)).logits.float().cpu()
             logprobs = logits[:, :-1].log_softmax(-1).gather(-1, input_ids[:, 1:, None])[..., 0]
             for row, (e, start) in enumerate(zip(chunk, prompt_lens[k:k + batch_size])):
                 skip = set(e.tag_positions)
@@ -171,7 +175,7 @@ def soft_bce_loss(logits, targets, reduction: str = "mean"):
     ``q = p`` and its gradient w.r.t. ``logit(good) - logit(bad)`` is ``q - p``.
     """
     logq = logits.float().log_softmax(dim=-1)
-    targets = targets.to(logq.dtype)
+    targets = targets.to(device=logq.device, dtype=logq.dtype)
     loss = -(targets * logq[:, 0] + (1.0 - targets) * logq[:, 1])
     if reduction == "none":
         return loss

@@ -7,7 +7,8 @@ the same command again resumes after the last complete epoch; an epoch cut short
 from its start, with the same batch order, so the result equals an uninterrupted run. The
 final model is exported to ``OUT/`` as an HF checkpoint plus ``prm_config.json``.
 
-On CPU, with a fixed seed and thread count, two runs give identical weights.
+On CPU, with a fixed seed and thread count, two runs give identical weights. ``device="cuda"``
+trains on a GPU (not bit-for-bit deterministic there); a run resumes on either device.
 """
 from __future__ import annotations
 
@@ -61,6 +62,8 @@ class PRMTrainConfig:
     # trained (weight distill_weight) towards sigmoid(a * r + b), r = the frozen base model's running
     # minimum token log-probability so far, (a, b) fitted on the training tags' labels (0: off)
     distill_weight: float = 0.0
+    # "auto" (CUDA when torch sees a GPU), "cpu", "cuda" or "cuda:N"; not part of the run's identity
+    device: str = "auto"
 
     def __post_init__(self):
         if self.label_type not in LABEL_TYPES:
@@ -75,6 +78,8 @@ class PRMTrainConfig:
             raise ValueError(f"extra_init must be 'copy' or 'random', got {self.extra_init!r}")
         if self.tag_format not in TAG_FORMATS:
             raise ValueError(f"tag_format must be one of {sorted(TAG_FORMATS)}, got {self.tag_format!r}")
+        if self.device != "auto" and self.device.split(":")[0] not in ("cpu", "cuda"):
+            raise ValueError(f"PRMTrainConfig.device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {self.device!r}")
         if self.freeze_base and self.extra_layers == 0:
             raise ValueError("freeze_base needs extra_layers > 0 (otherwise only the final norm and head would train)")
         if not self.base_model:
@@ -114,12 +119,14 @@ def train_prm(labels: str | Path, out: str | Path, cfg: PRMTrainConfig | None = 
     import torch
     from tqdm import tqdm
 
+    from prm_training.devices import resolve_device
     from prm_training.prm_data import batches, collate, collate_aux, load_label_rows, make_examples, split_rows
     from prm_training.prm_format import PRMConfig, labels_fingerprint, resolve_tokens, single_token_id
     from prm_training.prm_model import (add_extra_layers, base_parameter_names, freeze_base, init_tag_embedding,
                                         load_causal_lm, pair_logits, soft_bce_loss)
 
     cfg = cfg or PRMTrainConfig()
+    device = resolve_device(cfg.device, "PRMTrainConfig.device")
     out = Path(out)
     torch.set_num_threads(cfg.num_threads)
     torch.manual_seed(cfg.seed)
@@ -138,6 +145,7 @@ def train_prm(labels: str | Path, out: str | Path, cfg: PRMTrainConfig | None = 
     model, tokenizer = load_causal_lm(resume if resume is not None else cfg.base_model)
     if resume is None:
         add_extra_layers(model, cfg.extra_layers, cfg.extra_init)
+    model.to(device)
     n_base_layers = model.config.num_hidden_layers - cfg.extra_layers
     if cfg.freeze_base:
         freeze_base(model, n_base_layers)
@@ -207,7 +215,7 @@ def train_prm(labels: str | Path, out: str | Path, cfg: PRMTrainConfig | None = 
         epochs_run += 1
 
     summary = {"out": str(out), "epochs_done": state["epoch"], "epochs": cfg.epochs, "global_step": step,
-               "train_examples": len(train), "val_examples": len(val), "train_problems":
+               "train_examples": len(train), "val_examples": len(val), "device": device, "train_problems":
                len({r["problem_id"] for r in train_rows}), "val_problems": len({r["problem_id"] for r in val_rows}),
                "history": state["history"], **({"distill": distill} if distill else {}), "wall_s_this_run": round(time.time() - start, 1)}
     if state["epoch"] < cfg.epochs:
@@ -232,11 +240,13 @@ def add_distill_targets(train, train_rows, tokenizer, tokens, cfg: PRMTrainConfi
     """
     import math
 
+    from prm_training.devices import resolve_device
     from prm_training.likelihood_prm import fit_logistic
     from prm_training.prm_model import init_tag_embedding, load_causal_lm, policy_surprise
     from prm_training.prm_format import single_token_id
 
     teacher, _ = load_causal_lm(cfg.base_model)
+    teacher.to(resolve_device(cfg.device, "PRMTrainConfig.device"))
     if cfg.tag_format == "native":
         init_tag_embedding(teacher, tokens.step_tag_id, single_token_id(tokenizer, "\n"))
     starts = [len(tokenizer(train_rows[e.row_index]["prompt"])["input_ids"]) for e in train]

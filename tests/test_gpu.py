@@ -60,3 +60,24 @@ def test_rl_trains_on_cuda(tmp_path):
     resumed = rl.run_rl(rl.RLConfig(**{**cfg.__dict__, "device": "cpu", "iterations": 3}), SynthSplit().train(8),
                         tmp_path / "rl")  # the GPU run's checkpoint resumes on the CPU
     assert resumed["iterations_done"] == 3
+
+
+def test_prm_trains_on_cuda_and_resumes_on_cpu(tmp_path):
+    torch = _cuda()
+    from prm_training.prm_fixtures import make_tiny_base, write_label_fixture
+    from prm_training.prm_trainer import PRMTrainConfig, train_prm
+    from prm_training.scorer import PRMScorer
+
+    base = make_tiny_base(tmp_path / "base")
+    labels = write_label_fixture(tmp_path / "labels", n_problems=12, traces_per_problem=3)
+    cfg = PRMTrainConfig(base_model=str(base), epochs=2, batch_size=8, lr=3e-3, val_fraction=0.25, extra_layers=1,
+                         distill_weight=0.5, tag_format="native", device="cuda", stop_after_epochs=1)
+    first = train_prm(labels, tmp_path / "prm", cfg, progress=False)
+    assert first["device"] == "cuda" and first["epochs_done"] == 1
+    done = train_prm(labels, tmp_path / "prm", PRMTrainConfig(**{**cfg.__dict__, "device": "cpu",
+                                                                   "stop_after_epochs": 0}), progress=False)
+    assert done["status"] == "finished" and done["device"] == "cpu"
+    history = done["history"]
+    assert [h["epoch"] for h in history] == [1, 2] and all(h["train_loss"] == h["train_loss"] for h in history)
+    scores = PRMScorer.from_pretrained(tmp_path / "prm").score("What is 2 + 3?", ["2 + 3 = 5", "The answer is 5"])
+    assert len(scores) == 2 and all(0.0 <= s <= 1.0 for s in scores)

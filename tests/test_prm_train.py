@@ -295,3 +295,14 @@ def test_policy_surprise_matches_the_likelihood_features(inputs, tmp_path):
     summary = train_prm(labels, out, _cfg(base, epochs=1, tag_format="native", extra_layers=1, distill_weight=1.0),
                         progress=False)
     assert summary["status"] == "finished" and summary["distill"]["aux_positions"] > 0
+
+
+def test_device_setting_is_checked(inputs, tmp_path):
+    base, labels = inputs
+    with pytest.raises(ValueError, match="PRMTrainConfig.device must be 'auto', 'cpu', 'cuda' or 'cuda:N'"):
+        _cfg(base, device="tpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="PRMTrainConfig.device: 'cuda' asked for, but torch sees no CUDA GPU"):
+            train_prm(labels, tmp_path / "prm", _cfg(base, device="cuda"), progress=False)
+    summary = train_prm(labels, tmp_path / "auto", _cfg(base, epochs=1, device="auto"), progress=False)
+    assert summary["device"] == ("cuda" if torch.cuda.is_available() else "cpu")

@@ -22,7 +22,8 @@ def cmd_train_prm(args) -> None:
                          val_fraction=args.val_fraction, num_threads=args.threads,
                          stop_after_epochs=args.stop_after_epochs, extra_layers=args.extra_layers,
                          extra_init=args.extra_init, freeze_base=args.freeze_base, base_lr_scale=args.base_lr_scale,
-                         tag_format=args.tag_format, distill_weight=args.distill_weight)
+                         tag_format=args.tag_format, distill_weight=args.distill_weight,
+                         device=args.device)
     summary = train_prm(args.labels, args.out, cfg, progress=not args.no_progress)
     last = summary.get("history", [{}])[-1] if summary.get("history") else {}
     print(json.dumps({"status": summary.get("status"), "out": args.out, "epochs_done": summary.get("epochs_done"),
@@ -75,6 +76,8 @@ def add_subcommand(sub) -> None:
     p.add_argument("--distill-weight", type=float, default=0.0,
                    help="tag: also train P(good) at every non-tag solution token towards the frozen base model's "
                         "calibrated running-minimum token log-probability, with this weight (0: off)")
+    p.add_argument("--device", default="auto",
+                   help="auto (CUDA when torch sees a GPU), cpu, cuda or cuda:N; a run resumes on either")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_train_prm)
 
