@@ -112,6 +112,7 @@ class PRMConfig:
     metrics: dict[str, Any] = field(default_factory=dict)
     format_version: int = PRM_FORMAT_VERSION
     kind: str = "tag"  # "tag": Math-Shepherd head at the step tag; "likelihood": prm_training.likelihood_prm
+    dtype: str = ""  # "float32": the checkpoint must run in float32 (the circuit PRM); "": any
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)

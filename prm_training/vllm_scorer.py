@@ -63,6 +63,8 @@ class VLLMPRMScorer:
                                       max_model_len=max_model_len)
         if on_cpu_platform():
             kwargs.update(dtype="float32", enforce_eager=True, kv_cache_memory_bytes=kv_cache_memory_bytes)
+        if config.dtype:
+            kwargs["dtype"] = config.dtype  # the circuit PRM overflows half precision
         kwargs.update(overrides)
         return cls(LLM(model=path, **kwargs), tokenizer, config, max_model_len)
 

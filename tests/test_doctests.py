@@ -9,7 +9,7 @@ MODULES = ["data.records", "data.parquet_io", "data.synthetic", "data.prompt_for
            "pipelines.engines", "pipelines.engines.base", "pipelines.engines.vllm_engine", "pipelines.report",
            "pipelines.engines.vllm_server", "pipelines.convert_gguf", "pipelines.search_select", "pipelines.search",
            "pipelines.search_eval", "pipelines.flywheel", "prm_training.likelihood_prm", "prm_training.oracle_scorer",
-           "pipelines.estimate", "pipelines.mc_reward"]
+           "pipelines.estimate", "pipelines.mc_reward", "prm_training.surprise_circuit", "prm_training.devices"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -8,6 +8,15 @@ import json
 
 
 def cmd_train_prm(args) -> None:
+    if args.kind == "circuit":
+        from prm_training.surprise_circuit import CircuitPRMConfig, train_circuit_prm
+
+        cfg = CircuitPRMConfig(base_model=args.base or "", label_type=args.label_type, val_fraction=args.val_fraction,
+                               max_length=args.max_length, seed=args.seed, num_threads=args.threads)
+        summary = train_circuit_prm(args.labels, args.out, cfg, progress=not args.no_progress)
+        print(json.dumps({k: summary[k] for k in ("status", "out", "train_examples", "val_examples", "calibration",
+                                                  "validation", "wall_s")}, indent=2))
+        return
     if args.kind == "likelihood":
         from prm_training.likelihood_prm import fit_likelihood_prm
 
@@ -49,9 +58,11 @@ def add_subcommand(sub) -> None:
     p.add_argument("--labels", required=True, help="label run directory (or its labels/ folder, or a Parquet file)")
     p.add_argument("--out", required=True, help="output PRM checkpoint directory (rerun to resume)")
     p.add_argument("--base", default=None, help="HF causal-LM checkpoint to start from (default: the embedded policy)")
-    p.add_argument("--kind", choices=["tag", "likelihood"], default="tag",
-                   help="tag: fine-tune a Math-Shepherd step-tag head; likelihood: calibrate the base LM's "
-                        "per-step token log-probabilities on the labels (prm_training/likelihood_prm.py)")
+    p.add_argument("--kind", choices=["tag", "circuit", "likelihood"], default="tag",
+                   help="tag: fine-tune a Math-Shepherd step-tag head; circuit: a tag PRM whose 4 top layers are "
+                        "built from the policy to check each written digit, calibrated on the labels "
+                        "(prm_training/surprise_circuit.py); likelihood: calibrate the base LM's per-step token "
+                        "log-probabilities on the labels (prm_training/likelihood_prm.py)")
     p.add_argument("--label-type", choices=["hard", "soft"], default="hard")
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--lr", type=float, default=1e-3)
