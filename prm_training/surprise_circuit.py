@@ -3,7 +3,7 @@
 A tag PRM fine-tuned on step labels does not learn to check a step's arithmetic (docs/prm.md,
 "Deeper tag PRM": paired AUC 0.51). The policy that wrote the step already knows when a written digit
 is wrong: it gave that digit a low probability (the likelihood PRM reads this, step AUC 0.948). This
-module writes that computation into four decoder layers on top of the frozen policy, so the result is
+module writes that computation into five decoder layers on top of the frozen policy, so the result is
 a plain ``LlamaForCausalLM`` whose score at each step tag is ``softmax([logit(+), logit(-)])[0]``,
 exactly what ``PRMScorer`` and vLLM's pooling runner compute for any tag PRM.
 
@@ -15,9 +15,12 @@ Layers (``L`` = the policy's depth; residual axes of least variance carry the ne
   ``silu(x) x + silu(-x)(-x) = x^2``, so ``2d`` units give a constant. It gives later layers biases.
 - ``L+2``: attention head (exact): with constant query and key, RoPE makes the score depend on the
   distance only; a linear program picks the frequencies that peak at distance 1, so position ``t``
-  copies the digit log-probabilities of ``t - 1``. MLP (fitted): ``g_t = sum_d I_d(h_t) yhat_d``, with
-  ``I_d`` an identity classifier for "token ``t`` is the solution digit ``d``" (all units share it).
-- ``L+3``: attention head (exact): ``softmax(-beta g)``-weighted mean of ``g`` over the prefix, a soft
+  copies the digit log-probabilities of ``t - 1``. MLP (fitted): ten scores ``I_d(h_t)``, "token ``t``
+  is the solution digit ``d``", from the policy's state.
+- ``L+3``: MLP (exact): ``g_t = sum_d [I_d > threshold] * copied_d``, the written digit's
+  log-probability (0 off solution digits); the threshold removes small leaks of other digits' scores.
+  (``sharp_identity=False`` gathers with the raw scores inside ``L+2``'s MLP: four layers.)
+- ``L+4``: attention head (exact): ``softmax(-beta g)``-weighted mean of ``g`` over the prefix, a soft
   running minimum, which the ``+`` row of the LM head reads with a logistic calibration fitted on
   the training split's labels (hard or soft, as the likelihood PRM does).
 
@@ -52,7 +55,11 @@ class CircuitPRMConfig:
     digit_weight: float = 5.0  # its loss weight at positions that predict a solution digit (others: 1)
     likely_weight: float = 9.0  # and per digit, 1 + this x the digit's probability
     identity_steps: int = 6000  # Adam steps of the digit identity classifier
-    identity_gather_weight: float = 1.0  # weight of the gather error next to the identity error
+    identity_gather_weight: float = 0.0  # weight of the (unsharpened) gather error next to the identity error
+    # a fifth layer thresholds the identity scores before the gather (a digit counts only when its
+    # score passes identity_threshold), so small leaks of other digits' log-probabilities vanish
+    sharp_identity: bool = True
+    identity_threshold: float = 0.35
     softmin_beta: float = 6.0
     gap_nats: float = 25.0  # attention score margin of distance 1 over every other distance
 
@@ -83,7 +90,7 @@ def distance_one_rope(head_dim: int, rope_theta: float, max_len: int, gap_nats: 
     >>> q, k, peak = distance_one_rope(8, 10000.0, 64, 20.0)
     >>> import numpy as np; th = 10000.0 ** (-np.arange(4) / 4)
     >>> s = [float((q[:4] * (k[:4] * np.cos(th * D) + k[4:] * np.sin(th * D))).sum()) / np.sqrt(8) for D in range(64)]
-    >>> int(np.argmax(s)), s[1] - max(s[:1] + s[2:]) >= 19.99
+    >>> int(np.argmax(s)), bool(s[1] - max(s[:1] + s[2:]) >= 19.99)
     (1, True)
     """
     import numpy as np
@@ -150,9 +157,10 @@ def _adam(params, loss_fn, steps: int, n: int, seed: int, lr: float = 3e-3, batc
 
 def build_circuit(model, examples, prompt_lens: list[int], digit_ids: list[int], cfg: CircuitPRMConfig,
                   log=print) -> dict[str, Any]:
-    """Append the four circuit layers to ``model`` (in place), fitted on ``examples`` (tokenized PRM
+    """Append the circuit layers to ``model`` (in place), fitted on ``examples`` (tokenized PRM
     inputs in the native tag format; ``prompt_lens[i]`` = where example ``i``'s solution starts).
-    Returns the axes used; the soft minimum is on ``axes["softmin"]`` scaled by ``FEATURE_SCALE``."""
+    Returns the axes used and the number of layers added; the soft minimum is on ``axes["softmin"]``
+    scaled by ``FEATURE_SCALE``."""
     import torch
     from torch.nn.functional import silu
 
@@ -168,10 +176,12 @@ def build_circuit(model, examples, prompt_lens: list[int], digit_ids: list[int],
     base_out = torch.cat(residuals(model, examples, pad_id, n_base - 1))
     order = torch.argsort(base_out.var(0)).tolist()
     ax_const, ax_y, ax_copy, ax_g, ax_min = order[0], order[1:11], order[11:21], order[21], order[22]
-    add_extra_layers(model, CIRCUIT_LAYERS, "random")
-    fit_layer, const_layer, copy_layer, min_layer = model.get_decoder().layers[n_base:]
+    ax_id = order[23:33] if cfg.sharp_identity else []
+    add_extra_layers(model, CIRCUIT_LAYERS + int(cfg.sharp_identity), "random")
+    new_layers = list(model.get_decoder().layers[n_base:])
+    fit_layer, const_layer, copy_layer, min_layer = new_layers[0], new_layers[1], new_layers[2], new_layers[-1]
     with torch.no_grad():
-        for layer in (fit_layer, const_layer, copy_layer, min_layer):
+        for layer in new_layers:
             for module in layer.modules():
                 if isinstance(module, torch.nn.Linear):
                     module.weight.zero_()
@@ -248,7 +258,7 @@ def build_circuit(model, examples, prompt_lens: list[int], digit_ids: list[int],
     log(f"circuit: previous-position copy error {(copied[digit_pos, which] - target[digit_pos]).abs().mean():.3f}")
 
     # L+2 MLP: g = sum_d I_d(h) * copied_d, I_d a shared-hidden-layer classifier of the token's digit
-    special = {ax_const, *ax_y, *ax_copy, ax_g, ax_min}
+    special = {ax_const, *ax_y, *ax_copy, ax_g, ax_min, *ax_id}
     keep = [a for a in range(d) if a not in special]
     raw = mid[:, keep]
     mean, std = raw.mean(0), raw.std(0).clamp(min=1e-6)
@@ -271,9 +281,23 @@ def build_circuit(model, examples, prompt_lens: list[int], digit_ids: list[int],
         mlp = copy_layer.mlp
         mlp.gate_proj.weight[:, keep] = a_keep * rho
         mlp.gate_proj.weight[:, ax_const] = (w_in[:, -1] - (a_keep * mean).sum(1)) / math.sqrt(d)
-        for j in range(10):
-            mlp.up_proj.weight[:, ax_copy[j]] = w_out[:, j] * rho / FEATURE_SCALE
-        mlp.down_proj.weight[ax_g, :] = FEATURE_SCALE
+        if cfg.sharp_identity:  # write the ten identity scores; the next layer thresholds and gathers
+            mlp.up_proj.weight[:, ax_const] = 1.0 / math.sqrt(d)
+            for j in range(10):
+                mlp.down_proj.weight[ax_id[j], :] = FEATURE_SCALE * w_out[:, j]
+            sharp = new_layers[3].mlp
+            alpha, delta = 40.0, 10.0
+            for j in range(10):
+                for unit, shift in ((2 * j, 0.0), (2 * j + 1, -delta)):
+                    sharp.gate_proj.weight[unit, ax_id[j]] = alpha * rho / FEATURE_SCALE
+                    sharp.gate_proj.weight[unit, ax_const] = (shift - alpha * cfg.identity_threshold) / math.sqrt(d)
+                    sharp.up_proj.weight[unit, ax_copy[j]] = rho / FEATURE_SCALE
+                sharp.down_proj.weight[ax_g, 2 * j] = FEATURE_SCALE / delta
+                sharp.down_proj.weight[ax_g, 2 * j + 1] = -FEATURE_SCALE / delta
+        else:
+            for j in range(10):
+                mlp.up_proj.weight[:, ax_copy[j]] = w_out[:, j] * rho / FEATURE_SCALE
+            mlp.down_proj.weight[ax_g, :] = FEATURE_SCALE
     log(f"circuit: digit gather error {(gathered[digit_pos] - target[digit_pos]).abs().mean():.3f} at solution digits, "
         f"{gathered[~is_digit].abs().mean():.3f} elsewhere")
 
@@ -285,7 +309,8 @@ def build_circuit(model, examples, prompt_lens: list[int], digit_ids: list[int],
         attn.k_proj.weight[half - 1, ax_g] = -rho / FEATURE_SCALE
         attn.v_proj.weight[0, ax_g] = rho / FEATURE_SCALE
         attn.o_proj.weight[ax_min, 0] = FEATURE_SCALE
-    return {"constant": ax_const, "softmin": ax_min, "rho": rho, "digit_fit_error": round(err, 4)}
+    return {"constant": ax_const, "softmin": ax_min, "rho": rho, "digit_fit_error": round(err, 4),
+            "layers": len(new_layers)}
 
 
 def set_readout(model, tokens, axes: dict[str, Any], weight: float, bias: float) -> None:

@@ -58,7 +58,8 @@ def test_rope_query_and_key_peak_at_distance_one(head_dim, max_len):
 def test_constant_and_copy_layers_compute_what_they_are_built_for(built):
     root, labels, summary = built
     model, tokenizer, examples = _examples(root / "prm", labels)
-    n_base = model.config.num_hidden_layers - 4
+    n_base = model.config.num_hidden_layers - summary["axes"]["layers"]
+    assert summary["axes"]["layers"] == 5  # sharp_identity is the default
     axes = summary["axes"]
     after_constant = residuals(model, examples, tokenizer.pad_token_id, n_base + 1)
     for h in after_constant:
@@ -105,3 +106,13 @@ def test_bad_settings_are_refused(tmp_path):
     labels = write_label_fixture(tmp_path / "labels", n_problems=4, traces_per_problem=2)
     with pytest.raises(ValueError, match="intermediate_size >= 2 \\* hidden_size"):
         train_circuit_prm(labels, tmp_path / "prm", CircuitPRMConfig(base_model=str(base), **FAST), progress=False)
+
+
+def test_unsharpened_variant_builds_four_layers(tmp_path):
+    base = make_tiny_base(tmp_path / "base")
+    labels = write_label_fixture(tmp_path / "labels", n_problems=6, traces_per_problem=2)
+    summary = train_circuit_prm(labels, tmp_path / "prm", CircuitPRMConfig(base_model=str(base), sharp_identity=False,
+                                                                        **FAST), progress=False)
+    from transformers import AutoConfig
+
+    assert summary["axes"]["layers"] == 4 and AutoConfig.from_pretrained(tmp_path / "prm").num_hidden_layers == 2 + 4
