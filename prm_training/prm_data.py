@@ -115,6 +115,17 @@ def make_examples(rows: Sequence[dict], tokenizer, tokens: PRMTokens, label_type
     return examples
 
 
+def load_split_examples(labels, tokenizer, tokens: PRMTokens, label_type: str, max_length: int,
+                        val_fraction: float):
+    """``(train_rows, val_rows, train_examples, val_examples)`` of a label run, split by problem."""
+    train_rows, val_rows = split_rows(load_label_rows(labels), val_fraction)
+    train = make_examples(train_rows, tokenizer, tokens, label_type, max_length)
+    val = make_examples(val_rows, tokenizer, tokens, label_type, max_length)
+    if not train:
+        raise ValueError(f"no training examples in {labels} (val_fraction {val_fraction})")
+    return train_rows, val_rows, train, val
+
+
 def batches(examples: Sequence[PRMExample], batch_size: int, shuffle: bool, seed: int = 0,
             epoch: int = 0) -> list[list[PRMExample]]:
     """Fixed-size batches; the shuffle order depends only on ``(seed, epoch)``, so a resumed epoch repeats it."""

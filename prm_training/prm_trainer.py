@@ -120,7 +120,7 @@ def train_prm(labels: str | Path, out: str | Path, cfg: PRMTrainConfig | None = 
     from tqdm import tqdm
 
     from prm_training.devices import resolve_device
-    from prm_training.prm_data import batches, collate, collate_aux, load_label_rows, make_examples, split_rows
+    from prm_training.prm_data import batches, collate, collate_aux, load_split_examples
     from prm_training.prm_format import PRMConfig, labels_fingerprint, resolve_tokens, single_token_id
     from prm_training.prm_model import (add_extra_layers, base_parameter_names, freeze_base, init_tag_embedding,
                                         load_causal_lm, pair_logits, soft_bce_loss)
@@ -154,12 +154,8 @@ def train_prm(labels: str | Path, out: str | Path, cfg: PRMTrainConfig | None = 
     tokens = replace(resolve_tokens(tokenizer), tag_prefix=prefix, step_separator=separator)
     if resume is None and cfg.tag_format == "native":
         init_tag_embedding(model, tokens.step_tag_id, single_token_id(tokenizer, "\n"))
-    rows = load_label_rows(labels)
-    train_rows, val_rows = split_rows(rows, cfg.val_fraction)
-    train = make_examples(train_rows, tokenizer, tokens, cfg.label_type, cfg.max_length)
-    val = make_examples(val_rows, tokenizer, tokens, cfg.label_type, cfg.max_length)
-    if not train:
-        raise ValueError(f"no training examples in {labels} (val_fraction {cfg.val_fraction})")
+    train_rows, val_rows, train, val = load_split_examples(labels, tokenizer, tokens, cfg.label_type, cfg.max_length,
+                                                           cfg.val_fraction)
     distill = {}
     if cfg.distill_weight > 0:
         distill = add_distill_targets(train, train_rows, tokenizer, tokens, cfg)

@@ -334,7 +334,7 @@ def train_circuit_prm(labels: str | Path, out: str | Path, cfg: CircuitPRMConfig
 
     from data.prompt_format import build_prompt
     from prm_training.likelihood_prm import fit_logistic
-    from prm_training.prm_data import load_label_rows, make_examples, split_rows
+    from prm_training.prm_data import load_split_examples
     from prm_training.prm_format import (TAG_FORMATS, PRMConfig, labels_fingerprint, resolve_tokens,
                                          single_token_id)
     from prm_training.prm_model import init_tag_embedding, load_causal_lm
@@ -356,12 +356,8 @@ def train_circuit_prm(labels: str | Path, out: str | Path, cfg: CircuitPRMConfig
     tokens = replace(resolve_tokens(tokenizer), tag_prefix=prefix, step_separator=separator)
     init_tag_embedding(model, tokens.step_tag_id, single_token_id(tokenizer, "\n"))
     digit_ids = [single_token_id(tokenizer, str(i)) for i in range(10)]
-    rows = load_label_rows(labels)
-    train_rows, val_rows = split_rows(rows, cfg.val_fraction)
-    train = make_examples(train_rows, tokenizer, tokens, cfg.label_type, cfg.max_length)
-    val = make_examples(val_rows, tokenizer, tokens, cfg.label_type, cfg.max_length)
-    if not train:
-        raise ValueError(f"no training examples in {labels} (val_fraction {cfg.val_fraction})")
+    train_rows, val_rows, train, val = load_split_examples(labels, tokenizer, tokens, cfg.label_type, cfg.max_length,
+                                                           cfg.val_fraction)
     prompt_lens = [len(tokenizer(build_prompt(train_rows[e.row_index]["prompt"]))["input_ids"]) for e in train]
     log(f"circuit: {len(train)} training traces, {len(val)} validation traces")
     axes = build_circuit(model, train, prompt_lens, digit_ids, cfg, log)
