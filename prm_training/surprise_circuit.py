@@ -54,7 +54,7 @@ class CircuitPRMConfig:
     fit_steps: int = 3000  # Adam steps of the digit log-probability MLP
     digit_weight: float = 5.0  # its loss weight at positions that predict a solution digit (others: 1)
     likely_weight: float = 9.0  # and per digit, 1 + this x the digit's probability
-    identity_steps: int = 6000  # Adam steps of the digit identity classifier
+    identity_steps: int = 12000  # Adam steps of the digit identity classifier
     identity_gather_weight: float = 0.0  # weight of the (unsharpened) gather error next to the identity error
     # a fifth layer thresholds the identity scores before the gather (a digit counts only when its
     # score passes identity_threshold), so small leaks of other digits' log-probabilities vanish
