@@ -203,7 +203,7 @@ def train_prm(labels: str | Path, out: str | Path, cfg: PRMTrainConfig | None = 
             tags += len(targets)
             bar.set_postfix(loss=f"{loss_sum / tags:.4f}")
         record = {"epoch": epoch + 1, "global_step": step, "train_loss": round(loss_sum / max(tags, 1), 6)}
-        record.update(validate(model, val, val_rows, tokens, pad_id, cfg))
+        record.update(validate(model, val, val_rows, tokens, pad_id))
         state = {"epoch": epoch + 1, "global_step": step, "history": state["history"] + [record],
                  "config": cfg.identity(), "labels_manifest_sha256": labels_sha}
         _save_checkpoint(out, model, tokenizer, optimizer, state, cfg.keep_checkpoints)
@@ -260,7 +260,7 @@ def add_distill_targets(train, train_rows, tokenizer, tokens, cfg: PRMTrainConfi
     return {"a": round(a, 6), "b": round(b, 6), "aux_positions": n}
 
 
-def validate(model, val, val_rows, tokens, pad_id: int, cfg: PRMTrainConfig) -> dict[str, Any]:
+def validate(model, val, val_rows, tokens, pad_id: int) -> dict[str, Any]:
     """Validation loss on the training targets, and step AUC / accuracy against the eval reference."""
     if not val:
         return {}

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -141,22 +142,28 @@ def residuals(model, examples, pad_id: int, layer_index: int, before_mlp: bool =
     return out
 
 
-def _adam(params, loss_fn, steps: int, n: int, seed: int, lr: float = 3e-3, batch: int = 8192):
+def _adam(params, loss_fn, steps: int, n: int, seed: int, desc: str, progress: bool, lr: float = 3e-3,
+          batch: int = 8192):
+    """Minimise ``loss_fn(batch_indices)`` over random batches of ``range(n)``, learning rate decaying to 0."""
     import torch
+    from tqdm import tqdm
 
     gen = torch.Generator().manual_seed(seed)
     opt = torch.optim.Adam(params, lr=lr)
-    for step in range(steps):
+    bar = tqdm(range(steps), desc=desc, disable=not progress, mininterval=1.0)
+    for step in bar:
         loss = loss_fn(torch.randint(0, n, (min(batch, n),), generator=gen))
         opt.zero_grad()
         loss.backward()
         opt.step()
         for group in opt.param_groups:
             group["lr"] = lr * (1 - step / steps)
+        if step % 100 == 0:
+            bar.set_postfix(loss=f"{loss.item():.4f}")
 
 
 def build_circuit(model, examples, prompt_lens: list[int], digit_ids: list[int], cfg: CircuitPRMConfig,
-                  log=print) -> dict[str, Any]:
+                  log=print, progress: bool = True) -> dict[str, Any]:
     """Append the circuit layers to ``model`` (in place), fitted on ``examples`` (tokenized PRM
     inputs in the native tag format; ``prompt_lens[i]`` = where example ``i``'s solution starts).
     Returns the axes used and the number of layers added; the soft minimum is on ``axes["softmin"]``
@@ -222,7 +229,7 @@ def build_circuit(model, examples, prompt_lens: list[int], digit_ids: list[int],
         weight = w_all[b, None] * (1.0 + cfg.likely_weight * y_all[b].exp())  # near-zero entries matter most
         return (weight * (pred - y_all[b]).pow(2)).sum() / weight.sum()
 
-    _adam([gate, up, down], fit_loss, cfg.fit_steps, len(u_all), cfg.seed)
+    _adam([gate, up, down], fit_loss, cfg.fit_steps, len(u_all), cfg.seed, "circuit: digit log-prob MLP", progress)
     u, y = u_all[digit_pos - 1], y_all[digit_pos - 1]
     with torch.no_grad():
         err = ((silu(u @ gate.T) * (u @ up.T)) @ down.T - y).abs().mean().item()
@@ -273,7 +280,8 @@ def build_circuit(model, examples, prompt_lens: list[int], digit_ids: list[int],
         gathered = (out * copied[b]).sum(1)
         return (out - onehot[b]).pow(2).sum(1).mean() + cfg.identity_gather_weight * (gathered - target[b]).pow(2).mean()
 
-    _adam([w_in, w_out], identity_loss, cfg.identity_steps, len(z), cfg.seed + 1)
+    _adam([w_in, w_out], identity_loss, cfg.identity_steps, len(z), cfg.seed + 1, "circuit: digit identity",
+          progress)
     w_in, w_out = w_in.detach(), w_out.detach()
     with torch.no_grad():
         gathered = ((silu(z @ w_in.T) @ w_out) * copied).sum(1)
@@ -301,7 +309,7 @@ def build_circuit(model, examples, prompt_lens: list[int], digit_ids: list[int],
     log(f"circuit: digit gather error {(gathered[digit_pos] - target[digit_pos]).abs().mean():.3f} at solution digits, "
         f"{gathered[~is_digit].abs().mean():.3f} elsewhere")
 
-    # L+3 attention: soft running minimum of g (lowest-frequency RoPE pair: ~no rotation)
+    # last layer's attention: soft running minimum of g (lowest-frequency RoPE pair: ~no rotation)
     half = head_dim // 2
     attn = min_layer.self_attn
     with torch.no_grad():
@@ -350,6 +358,15 @@ def train_circuit_prm(labels: str | Path, out: str | Path, cfg: CircuitPRMConfig
             print(f"[{time.time() - start:6.1f}s] {message}", flush=True)
 
     run_id, labels_sha = labels_fingerprint(labels)
+    out = Path(out)
+    if (out / "prm_config.json").exists():
+        done = PRMConfig.load(out)
+        if done.train.get("circuit") == asdict(cfg) and done.labels_manifest_sha256 == labels_sha:
+            return {"status": "already finished", "out": str(out), "train_examples": None, "val_examples": None,
+                    "calibration": done.train.get("calibration"), "validation": done.metrics, "wall_s": 0.0}
+        raise ValueError(f"{out} holds another PRM (other settings or labels); use a new --out")
+    if out.exists() and any(out.iterdir()):
+        raise ValueError(f"{out} is not empty and holds no PRM; use a new --out")
     model, tokenizer = load_causal_lm(cfg.base_model)
     model.eval()
     prefix, separator = TAG_FORMATS["native"]
@@ -360,13 +377,13 @@ def train_circuit_prm(labels: str | Path, out: str | Path, cfg: CircuitPRMConfig
                                                            cfg.val_fraction)
     prompt_lens = [len(tokenizer(build_prompt(train_rows[e.row_index]["prompt"]))["input_ids"]) for e in train]
     log(f"circuit: {len(train)} training traces, {len(val)} validation traces")
-    axes = build_circuit(model, train, prompt_lens, digit_ids, cfg, log)
+    axes = build_circuit(model, train, prompt_lens, digit_ids, cfg, log, progress)
     final = residuals(model, train, tokenizer.pad_token_id, model.config.num_hidden_layers - 1)
     features = [[(h[p, axes["softmin"]] / FEATURE_SCALE).item()] for h, e in zip(final, train) for p in e.tag_positions]
     (weight,), bias = fit_logistic(features, [t for e in train for t in e.targets])
     set_readout(model, tokens, axes, weight, bias)
     log(f"circuit: calibration P(good) = sigmoid({weight:.3f} * softmin + {bias:.3f})")
-    metrics = validate(model, val, val_rows, tokens, tokenizer.pad_token_id, None) if val else {}
+    metrics = validate(model, val, val_rows, tokens, tokenizer.pad_token_id) if val else {}
     if metrics:
         log(f"circuit: validation {json.dumps(metrics)}")
     prm_cfg = PRMConfig(tokens=tokens, label_type=cfg.label_type, base_model=str(Path(cfg.base_model).resolve()),
@@ -374,7 +391,12 @@ def train_circuit_prm(labels: str | Path, out: str | Path, cfg: CircuitPRMConfig
                         labels_manifest_sha256=labels_sha, val_fraction=cfg.val_fraction,
                         max_length=cfg.max_length, train={"circuit": asdict(cfg), "calibration": [weight, bias]},
                         metrics=metrics, dtype="float32")
-    export_prm(model, tokenizer, prm_cfg, out)
+    partial = out.with_name(out.name + ".partial")  # a killed export leaves no half-written checkpoint in out
+    shutil.rmtree(partial, ignore_errors=True)
+    export_prm(model, tokenizer, prm_cfg, partial)
+    if out.exists():
+        out.rmdir()  # empty (checked above)
+    partial.rename(out)
     wall = round(time.time() - start, 1)
     log(f"circuit: exported to {out} in {wall} s")
     return {"status": "finished", "out": str(out), "train_examples": len(train), "val_examples": len(val),

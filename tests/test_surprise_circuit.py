@@ -116,3 +116,18 @@ def test_unsharpened_variant_builds_four_layers(tmp_path):
     from transformers import AutoConfig
 
     assert summary["axes"]["layers"] == 4 and AutoConfig.from_pretrained(tmp_path / "prm").num_hidden_layers == 2 + 4
+
+
+def test_rerun_finds_the_build_and_other_settings_are_refused(built):
+    root, labels, summary = built
+    base = CircuitPRMConfig(base_model=str(root / "base"), **FAST)
+    again = train_circuit_prm(labels, root / "prm", base, progress=False)
+    assert again["status"] == "already finished" and again["calibration"] == summary["calibration"]
+    with pytest.raises(ValueError, match="holds another PRM"):
+        train_circuit_prm(labels, root / "prm", CircuitPRMConfig(base_model=str(root / "base"), **{**FAST, "seed": 1}),
+                          progress=False)
+    (root / "busy").mkdir()
+    (root / "busy" / "notes.txt").write_text("keep me")
+    with pytest.raises(ValueError, match="not empty and holds no PRM"):
+        train_circuit_prm(labels, root / "busy", base, progress=False)
+    assert (root / "busy" / "notes.txt").read_text() == "keep me"
