@@ -19,7 +19,8 @@ def random_text(rng: random.Random, n_chunks: int) -> str:
     return rng.choice(["", "\n", "  "]) + "".join(parts)
 
 
-def r1_trace(rng: random.Random, n_paragraphs: int, opener: bool = True, answer: str = "So the answer is \\boxed{7}.") -> str:
+def r1_trace(rng: random.Random, n_paragraphs: int, opener: bool = True,
+             answer: str = "So the answer is \\boxed{7}.") -> str:
     paragraphs = []
     for _ in range(n_paragraphs):
         if rng.random() < 0.3:
