@@ -65,7 +65,8 @@ _SEPARATORS = {StepStyle.NEWLINE: re.compile(r"\n"), StepStyle.PARAGRAPH: re.com
 
 
 def default_step_style(format_kind: str) -> StepStyle:
-    """How the policy's solutions split into steps, by prompt format: a chat model writes paragraphs.
+    """How the policy's solutions split into steps, by resolved prompt format kind (or a ``PromptFormat``):
+    a chat model writes paragraphs, a base model one step per line.
 
     >>> default_step_style("chat")
     <StepStyle.PARAGRAPH: 'paragraph'>
