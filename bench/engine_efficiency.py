@@ -39,7 +39,7 @@ GOAL = 0.85
 def ensure_traces(out_dir: Path, problems, samples: int) -> Path:
     """Traces of ``problems`` (``samples`` each) from the embedded policy via the hf engine; reused if present."""
     from data.assets import default_policy_path
-    from pipelines.engines import make_engine
+    from engines import make_engine
     from pipelines.generate import GenerateConfig, generate_traces
 
     traces = out_dir / "traces"
@@ -128,7 +128,7 @@ def probed_label(cfg, cluster=None) -> dict:
     import ray
 
     from pipelines.label_run import run_label
-    from pipelines.ray_pool import init_ray
+    from engines.ray_pool import init_ray
 
     ray.shutdown()
     start = time.time()
@@ -160,7 +160,7 @@ def shard_requests(traces_path, label_cfg, shard_size: int) -> list[list]:
     from data.trace_io import load_traces
     from labelers.strategies import new_state
     from pipelines.label_run import split_valid
-    from pipelines.labeling import rollout_request
+    from labelers.rounds import rollout_request
 
     valid, _ = split_valid(load_traces(traces_path), 2000)
     strategy = label_cfg.make_strategy()
@@ -176,7 +176,7 @@ def shard_requests(traces_path, label_cfg, shard_size: int) -> list[list]:
 
 def bare_run(engine_name: str, engine_kwargs: dict, shards: list[list], engine=None) -> dict:
     """Build the engine (timed) unless given, then one timed ``generate`` call per shard."""
-    from pipelines.engines import make_engine
+    from engines import make_engine
 
     start = time.perf_counter()
     engine = engine or make_engine(engine_name, **engine_kwargs)
@@ -213,7 +213,7 @@ def breakdown(stats: dict) -> dict:
 def measure(engine_name: str, traces: Path, work: Path, label_cfg, shard_size: int, repeats: int,
             engine_kwargs: dict) -> dict:
     from pipelines.label_run import LabelRunConfig
-    from pipelines.ray_pool import PoolConfig
+    from engines.ray_pool import PoolConfig
 
     shards = shard_requests(traces, label_cfg, shard_size)
     runs = []
@@ -268,8 +268,8 @@ def main(argv=None) -> dict:
     from data.parquet_io import write_records
     from data.synthetic import SynthSplit
     from data.trace_io import load_traces
-    from pipelines.labeling import LabelConfig
-    from pipelines.runtime import configure_runtime
+    from labelers.rounds import LabelConfig
+    from engines.runtime import configure_runtime
 
     work = Path(args.work)
     configure_runtime(work)

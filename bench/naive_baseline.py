@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 def naive_label(traces, policy: str, rollouts: int, max_tokens: int) -> dict:
     from data.prompt_format import build_prompt, solution_text
-    from pipelines.engines import GenRequest, make_engine
+    from engines import GenRequest, make_engine
     from verifiers import grade
 
     start = time.time()
@@ -54,12 +54,12 @@ def main(argv=None) -> dict:
     from data.parquet_io import read_records
     from data.records import Trace
     from data.synthetic import SynthSplit
-    from pipelines.engines import make_engine
+    from engines import make_engine
     from pipelines.generate import GenerateConfig, generate_traces
     from pipelines.label_run import LabelRunConfig, run_label
-    from pipelines.labeling import LabelConfig
-    from pipelines.ray_pool import PoolConfig
-    from pipelines.runtime import configure_runtime
+    from labelers.rounds import LabelConfig
+    from engines.ray_pool import PoolConfig
+    from engines.runtime import configure_runtime
 
     work = Path(args.work)
     configure_runtime(work)

@@ -40,8 +40,8 @@ from bench.engine_efficiency import RESULTS, ensure_traces, probed_label, shard_
 
 def label_on_off(traces: Path, work: Path, policy: str, rollouts: int, shard_size: int, repeats: int) -> dict:
     from pipelines.label_run import LabelRunConfig
-    from pipelines.labeling import LabelConfig
-    from pipelines.ray_pool import PoolConfig
+    from labelers.rounds import LabelConfig
+    from engines.ray_pool import PoolConfig
 
     runs: dict[str, list] = {"on": [], "off": []}
     for _ in range(repeats):
@@ -88,9 +88,9 @@ def routing_replay(traces: Path, policy: str, ks: list[int], seed: int = 0) -> d
     """Hit shares of the round-0 prefixes when routed to ``k`` engines whole-trace vs scattered (prefill-only)."""
     from data.trace_io import load_traces
     from labelers.strategies import new_state
-    from pipelines.engines import make_engine
+    from engines import make_engine
     from pipelines.label_run import split_valid
-    from pipelines.labeling import LabelConfig, rollout_request
+    from labelers.rounds import LabelConfig, rollout_request
 
     cfg = LabelConfig(strategy="full", rollouts=1, max_tokens=1)
     valid, _ = split_valid(load_traces(traces), 2000)
@@ -135,7 +135,7 @@ def main(argv=None) -> dict:
 
     from data.assets import default_policy_path
     from data.synthetic import SynthSplit
-    from pipelines.runtime import configure_runtime
+    from engines.runtime import configure_runtime
 
     work = Path(args.work)
     configure_runtime(work)

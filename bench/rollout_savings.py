@@ -31,12 +31,12 @@ def main(argv=None) -> dict:
 
     from data.assets import default_policy_path
     from data.synthetic import SynthSplit
-    from pipelines.engines import make_engine
+    from engines import make_engine
     from pipelines.generate import GenerateConfig, generate_traces
     from pipelines.label_run import LabelRunConfig, run_label
-    from pipelines.labeling import LabelConfig
-    from pipelines.ray_pool import PoolConfig
-    from pipelines.runtime import configure_runtime
+    from labelers.rounds import LabelConfig
+    from engines.ray_pool import PoolConfig
+    from engines.runtime import configure_runtime
 
     work = Path(args.work)
     configure_runtime(work)

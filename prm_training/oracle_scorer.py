@@ -32,7 +32,7 @@ class GoldStepScorer:
         return self.score_batch([(question, list(steps))])[0]
 
     def score_batch(self, items: Sequence[Any]) -> list[list[float]]:
-        from prm_training.scorer import as_item
+        from prm_training.scoring import as_item
 
         out = []
         for item in items:

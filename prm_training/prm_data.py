@@ -17,6 +17,7 @@ No torch at import.
 from __future__ import annotations
 
 import hashlib
+import json
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -152,13 +153,21 @@ def collate(batch: Sequence[PRMExample], pad_id: int):
     return input_ids, attention, tag_mask, torch.tensor(targets, dtype=torch.float32)
 
 
-def collate_aux(batch: Sequence[PRMExample], width: int):
-    """An ``aux_mask`` (True at ``aux_positions``, same shape as ``collate``'s) and the flat aux targets."""
-    import torch
+def labels_fingerprint(labels: str | Path) -> tuple[str | None, str]:
+    """``(run_id, sha256)`` of the training labels.
 
-    mask = torch.zeros((len(batch), width), dtype=torch.bool)
-    targets = []
-    for i, e in enumerate(batch):
-        mask[i, e.aux_positions] = True
-        targets += e.aux_targets
-    return mask, torch.tensor(targets, dtype=torch.float32)
+    For a label run directory (or its ``labels/`` folder, or a file in it) this is the run's
+    ``run_id`` and the SHA-256 of its ``manifest.json``. Without a manifest (hand-made files,
+    a folder of several runs) it is ``None`` and a hash of the StepLabels files' bytes.
+    """
+    labels = Path(labels)
+    root = labels if labels.is_dir() else labels.parent
+    for candidate in (root / "manifest.json", root.parent / "manifest.json"):
+        if candidate.exists() and (candidate.parent / "labels").is_dir():
+            blob = candidate.read_bytes()
+            return json.loads(blob).get("run_id"), hashlib.sha256(blob).hexdigest()
+    h = hashlib.sha256()
+    for f in label_files(labels):
+        h.update(f.name.encode())
+        h.update(hashlib.sha256(f.read_bytes()).digest())
+    return None, h.hexdigest()

@@ -183,12 +183,12 @@ def evaluate_prm(prm: str | Path, labels: str | Path, out: str | Path | None = N
                  batch_size: int = 32, threads: int = 1) -> dict[str, Any]:
     """Score the label rows of ``split`` ("val": the PRM's held-out problems, "all") and write metrics + PNG."""
     from prm_training.prm_data import load_label_rows, split_rows
-    from prm_training.scorer import PRMScorer
+    from prm_training.load import load_prm
 
     if split not in ("val", "all"):
         raise ValueError(f"split must be 'val' or 'all', got {split!r}")
     start = time.time()
-    scorer = PRMScorer.from_pretrained(prm, threads=threads, batch_size=batch_size)
+    scorer = load_prm(prm, threads=threads, batch_size=batch_size)
     rows = load_label_rows(labels)
     if split == "val":
         if scorer.config.val_fraction <= 0:

@@ -13,7 +13,6 @@ No torch or transformers at import: the tokenizer is passed in.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -27,10 +26,6 @@ GOOD_TOKEN = "+"
 BAD_TOKEN = "-"
 TAG_PREFIX = " "  # step + " ки" + "\n"
 STEP_SEPARATOR = "\n"
-# How the tag sits between steps: "spaced" is Math-Shepherd's "step ки\n"; "native" puts the tag in
-# place of the newline that ends each step in the policy's own text ("step1ки" + "step2ки"), so that
-# with the tag's input embedding set to the newline's the policy reads exactly its own text.
-TAG_FORMATS = {"spaced": (" ", "\n"), "native": ("", "")}
 
 
 def prm_text(prompt: str, steps: Sequence[str], step_tag: str = STEP_TAG, tag_prefix: str = TAG_PREFIX,
@@ -53,7 +48,8 @@ class PRMTokens:
     good_token_id: int
     bad_token: str
     bad_token_id: int
-    # the text around each tag (TAG_FORMATS); not part of equality, so a tokenizer check still matches
+    # the text around each tag (Math-Shepherd's "step ки\n" by default); not part of equality, so a
+    # tokenizer check still matches
     tag_prefix: str = field(default=TAG_PREFIX, compare=False)
     step_separator: str = field(default=STEP_SEPARATOR, compare=False)
 
@@ -112,7 +108,6 @@ class PRMConfig:
     metrics: dict[str, Any] = field(default_factory=dict)
     format_version: int = PRM_FORMAT_VERSION
     kind: str = "tag"  # "tag": Math-Shepherd head at the step tag; "likelihood": prm_training.likelihood_prm
-    dtype: str = ""  # "float32": the checkpoint must run in float32 (the circuit PRM); "": any
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
@@ -158,25 +153,3 @@ def vllm_settings(tokens: PRMTokens) -> dict[str, Any]:
         "pooler_config": {"task": "token_classify", "pooling_type": "STEP", "step_tag_id": tokens.step_tag_id},
         "pooling_task": "token_classify",
     }
-
-
-def labels_fingerprint(labels: str | Path) -> tuple[str | None, str]:
-    """``(run_id, sha256)`` of the training labels.
-
-    For a label run directory (or its ``labels/`` folder, or a file in it) this is the run's
-    ``run_id`` and the SHA-256 of its ``manifest.json``. Without a manifest (hand-made files,
-    a folder of several runs) it is ``None`` and a hash of the StepLabels files' bytes.
-    """
-    from prm_training.prm_data import label_files
-
-    labels = Path(labels)
-    root = labels if labels.is_dir() else labels.parent
-    for candidate in (root / "manifest.json", root.parent / "manifest.json"):
-        if candidate.exists() and (candidate.parent / "labels").is_dir():
-            blob = candidate.read_bytes()
-            return json.loads(blob).get("run_id"), hashlib.sha256(blob).hexdigest()
-    h = hashlib.sha256()
-    for f in label_files(labels):
-        h.update(f.name.encode())
-        h.update(hashlib.sha256(f.read_bytes()).digest())
-    return None, h.hexdigest()

@@ -1,4 +1,4 @@
-"""Train a PRM on StepLabels Parquet (``prm-factory train-prm``).
+"""Train a tag PRM on StepLabels Parquet (``prm-factory train-prm --kind tag``).
 
 One plain loop: AdamW, linear warm-up then linear decay, gradient clipping, a tqdm bar with
 the running loss. After every epoch the trainer scores the validation problems and writes
@@ -15,22 +15,17 @@ from __future__ import annotations
 import json
 import shutil
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from prm_training.prm_data import LABEL_TYPES
-from prm_training.prm_format import TAG_FORMATS
 
 CHECKPOINTS = "checkpoints"
 STATE = "state.json"
 # Changing one of these makes an existing OUT a different run (epochs may grow on resume).
 IDENTITY_FIELDS = ("base_model", "label_type", "lr", "batch_size", "max_length", "seed", "val_fraction",
-                   "warmup_fraction", "weight_decay", "grad_clip", "extra_layers", "extra_init", "freeze_base",
-                   "base_lr_scale", "tag_format", "distill_weight")
-# What a run saved before a field existed means (so old runs still resume with the old behaviour).
-LEGACY_IDENTITY = {"extra_layers": 0, "extra_init": "copy", "freeze_base": False, "base_lr_scale": 1.0,
-                   "tag_format": "spaced", "distill_weight": 0.0}
+                   "warmup_fraction", "weight_decay", "grad_clip")
 
 
 @dataclass
@@ -49,19 +44,6 @@ class PRMTrainConfig:
     grad_clip: float = 1.0
     keep_checkpoints: int = 1  # epoch checkpoints kept under OUT/checkpoints (resume needs the last)
     stop_after_epochs: int = 0  # stop this invocation after N epochs, as if interrupted (0: run to the end)
-    # Deeper tag PRM (docs/prm.md): K decoder layers appended on top of the base LM, zero-initialised
-    # residual outputs (the model starts as the base model); the checkpoint is a Llama with L + K layers.
-    extra_layers: int = 0
-    extra_init: str = "copy"  # new layers: "copy" of the last base layer or "random" (o_proj/down_proj = 0 either way)
-    freeze_base: bool = False  # train only the new layers, the final norm and the +/- LM-head rows
-    base_lr_scale: float = 1.0  # learning rate of the base embeddings and layers = lr x this (not frozen)
-    # "spaced": Math-Shepherd "step ки\n"; "native": the tag replaces the newline after each step and
-    # starts with the newline's input embedding, so the policy reads its own text (prm_format.TAG_FORMATS)
-    tag_format: str = "spaced"
-    # Dense distillation of the policy's surprise: at every non-tag solution position, P(good) is also
-    # trained (weight distill_weight) towards sigmoid(a * r + b), r = the frozen base model's running
-    # minimum token log-probability so far, (a, b) fitted on the training tags' labels (0: off)
-    distill_weight: float = 0.0
     # "auto" (CUDA when torch sees a GPU), "cpu", "cuda" or "cuda:N"; not part of the run's identity
     device: str = "auto"
 
@@ -72,24 +54,19 @@ class PRMTrainConfig:
             raise ValueError("val_fraction must be in [0, 1)")
         if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0:
             raise ValueError("epochs and batch_size must be >= 1 and lr > 0")
-        if self.extra_layers < 0 or self.base_lr_scale < 0 or self.distill_weight < 0:
-            raise ValueError("extra_layers, base_lr_scale and distill_weight must be >= 0")
-        if self.extra_init not in ("copy", "random"):
-            raise ValueError(f"extra_init must be 'copy' or 'random', got {self.extra_init!r}")
-        if self.tag_format not in TAG_FORMATS:
-            raise ValueError(f"tag_format must be one of {sorted(TAG_FORMATS)}, got {self.tag_format!r}")
         if self.device != "auto" and self.device.split(":")[0] not in ("cpu", "cuda"):
             raise ValueError(f"PRMTrainConfig.device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {self.device!r}")
-        if self.freeze_base and self.extra_layers == 0:
-            raise ValueError("freeze_base needs extra_layers > 0 (otherwise only the final norm and head would train)")
         if not self.base_model:
             from data.assets import default_policy_path
 
             self.base_model = str(default_policy_path())
 
     def identity(self) -> dict[str, Any]:
+        """What decides the weights: the base model by content hash, not by where it lies."""
+        from data.provenance import source_ref
+
         d = asdict(self)
-        d["base_model"] = str(Path(self.base_model).resolve())
+        d["base_model"] = source_ref(self.base_model)
         return {k: d[k] for k in IDENTITY_FIELDS}
 
 
@@ -117,13 +94,11 @@ def train_prm(labels: str | Path, out: str | Path, cfg: PRMTrainConfig | None = 
               progress: bool = True) -> dict[str, Any]:
     """Train (or resume, or find finished) the PRM in ``out``; returns a summary dict."""
     import torch
-    from tqdm import tqdm
 
     from prm_training.devices import resolve_device
-    from prm_training.prm_data import batches, collate, collate_aux, load_split_examples
-    from prm_training.prm_format import PRMConfig, labels_fingerprint, resolve_tokens, single_token_id
-    from prm_training.prm_model import (add_extra_layers, base_parameter_names, freeze_base, init_tag_embedding,
-                                        load_causal_lm, pair_logits, soft_bce_loss)
+    from prm_training.prm_data import labels_fingerprint, load_split_examples
+    from prm_training.prm_format import resolve_tokens
+    from prm_training.prm_model import load_causal_lm
 
     cfg = cfg or PRMTrainConfig()
     device = resolve_device(cfg.device, "PRMTrainConfig.device")
@@ -131,52 +106,69 @@ def train_prm(labels: str | Path, out: str | Path, cfg: PRMTrainConfig | None = 
     torch.set_num_threads(cfg.num_threads)
     torch.manual_seed(cfg.seed)
     run_id, labels_sha = labels_fingerprint(labels)
-
     resume = last_checkpoint(out)
     state: dict[str, Any] = {"epoch": 0, "global_step": 0, "history": []}
     if resume is not None:
         state = json.loads((resume / STATE).read_text())
-        if {**LEGACY_IDENTITY, **state["config"]} != cfg.identity() or state["labels_manifest_sha256"] != labels_sha:
+        if state["config"] != cfg.identity() or state["labels_manifest_sha256"] != labels_sha:
             raise ValueError(f"{out} holds a PRM run with other settings or labels; use a new --out "
                              f"(saved {state['config']}, labels {state['labels_manifest_sha256'][:12]})")
         if state["epoch"] >= cfg.epochs and (out / "prm_config.json").exists():
             return {**state.get("summary", {}), "status": "already finished"}
 
     model, tokenizer = load_causal_lm(resume if resume is not None else cfg.base_model)
-    if resume is None:
-        add_extra_layers(model, cfg.extra_layers, cfg.extra_init)
     model.to(device)
-    n_base_layers = model.config.num_hidden_layers - cfg.extra_layers
-    if cfg.freeze_base:
-        freeze_base(model, n_base_layers)
-    trainable = [p for p in model.parameters() if p.requires_grad]
-    prefix, separator = TAG_FORMATS[cfg.tag_format]
-    tokens = replace(resolve_tokens(tokenizer), tag_prefix=prefix, step_separator=separator)
-    if resume is None and cfg.tag_format == "native":
-        init_tag_embedding(model, tokens.step_tag_id, single_token_id(tokenizer, "\n"))
+    tokens = resolve_tokens(tokenizer)
     train_rows, val_rows, train, val = load_split_examples(labels, tokenizer, tokens, cfg.label_type, cfg.max_length,
                                                            cfg.val_fraction)
-    distill = {}
-    if cfg.distill_weight > 0:
-        distill = add_distill_targets(train, train_rows, tokenizer, tokens, cfg)
+    start = time.time()
+    state = run_epochs(model, tokenizer, tokens, train, val, val_rows, state, cfg, out, labels_sha, resume, progress)
+    summary = {"out": str(out), "epochs_done": state["epoch"], "epochs": cfg.epochs,
+               "global_step": state["global_step"], "train_examples": len(train), "val_examples": len(val),
+               "device": device, "train_problems": len({r["problem_id"] for r in train_rows}),
+               "val_problems": len({r["problem_id"] for r in val_rows}), "history": state["history"],
+               "wall_s_this_run": round(time.time() - start, 1)}
+    if state["epoch"] < cfg.epochs:
+        return {**summary, "status": "stopped early (rerun the same command to resume)"}
+    export_prm(model, tokenizer, prm_config(cfg, tokens, labels, run_id, labels_sha, state, out), out)
+    state["summary"] = summary
+    (last_checkpoint(out) / STATE).write_text(json.dumps(state, indent=2))
+    return {**summary, "status": "finished"}
+
+
+def prm_config(cfg: PRMTrainConfig, tokens, labels, run_id, labels_sha: str, state: dict, out: Path):
+    """The ``prm_config.json`` of a finished run, naming its sources portably (``data.provenance``)."""
+    from data.provenance import portable_path
+    from prm_training.prm_format import PRMConfig
+
+    base = portable_path(cfg.base_model, relative_to=out)
+    return PRMConfig(tokens=tokens, label_type=cfg.label_type, base_model=base,
+                     labels_dir=portable_path(labels, relative_to=out), labels_run_id=run_id,
+                     labels_manifest_sha256=labels_sha, val_fraction=cfg.val_fraction, max_length=cfg.max_length,
+                     train={**asdict(cfg), "base_model": base, "base_model_sha256": cfg.identity()["base_model"]["sha256"]},
+                     metrics=state["history"][-1] if state["history"] else {})
+
+
+def run_epochs(model, tokenizer, tokens, train, val, val_rows, state: dict, cfg: PRMTrainConfig, out: Path,
+               labels_sha: str, resume: Path | None, progress: bool) -> dict:
+    """The epochs left to run, each ending with validation and a checkpoint; the final state."""
+    import torch
+    from tqdm import tqdm
+
+    from prm_training.optim import adamw, optimizer_step, set_lr
+    from prm_training.prm_data import batches, collate
+    from prm_training.prm_model import pair_logits, soft_bce_loss
+
     steps_per_epoch = len(batches(train, cfg.batch_size, shuffle=False))
     total = steps_per_epoch * cfg.epochs
-
-    base_names = base_parameter_names(model, n_base_layers)
-    named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
-    groups = [{"params": [p for n, p in named if n not in base_names], "lr_scale": 1.0},
-              {"params": [p for n, p in named if n in base_names], "lr_scale": cfg.base_lr_scale}]
-    groups = [g for g in groups if g["params"]]
-    optimizer = torch.optim.AdamW(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    optimizer = adamw(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     if resume is not None:
         optimizer.load_state_dict(torch.load(resume / "optimizer.pt", weights_only=True))
         print(f"train-prm: resuming from {resume} (epoch {state['epoch']} of {cfg.epochs})")
     pad_id = tokenizer.pad_token_id
     step = state["global_step"]
-    start = time.time()
-    epochs_run = 0
     model.train()
-    for epoch in range(state["epoch"], cfg.epochs):
+    for epochs_run, epoch in enumerate(range(state["epoch"], cfg.epochs)):
         if cfg.stop_after_epochs and epochs_run >= cfg.stop_after_epochs:
             break
         bar = tqdm(batches(train, cfg.batch_size, shuffle=True, seed=cfg.seed, epoch=epoch),
@@ -184,22 +176,10 @@ def train_prm(labels: str | Path, out: str | Path, cfg: PRMTrainConfig | None = 
         loss_sum = tags = 0.0
         for batch in bar:
             input_ids, attention, tag_mask, targets = collate(batch, pad_id)
-            if distill:
-                aux_mask, aux_targets = collate_aux(batch, input_ids.shape[1])
-                logits, aux_logits = pair_logits(model, input_ids, attention, tag_mask, tokens, aux_mask)
-                loss = soft_bce_loss(logits, targets) + cfg.distill_weight * soft_bce_loss(aux_logits, aux_targets)
-            else:
-                logits = pair_logits(model, input_ids, attention, tag_mask, tokens)
-                loss = soft_bce_loss(logits, targets)
-            for group in optimizer.param_groups:
-                group["lr"] = lr_at(step, total, cfg) * group["lr_scale"]
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if cfg.grad_clip:
-                torch.nn.utils.clip_grad_norm_(trainable, cfg.grad_clip)
-            optimizer.step()
+            loss = soft_bce_loss(pair_logits(model, input_ids, attention, tag_mask, tokens), targets)
+            set_lr(optimizer, lr_at(step, total, cfg))
+            loss_sum += optimizer_step(optimizer, loss, cfg.grad_clip) * len(targets)
             step += 1
-            loss_sum += loss.item() * len(targets)
             tags += len(targets)
             bar.set_postfix(loss=f"{loss_sum / tags:.4f}")
         record = {"epoch": epoch + 1, "global_step": step, "train_loss": round(loss_sum / max(tags, 1), 6)}
@@ -208,56 +188,7 @@ def train_prm(labels: str | Path, out: str | Path, cfg: PRMTrainConfig | None = 
                  "config": cfg.identity(), "labels_manifest_sha256": labels_sha}
         _save_checkpoint(out, model, tokenizer, optimizer, state, cfg.keep_checkpoints)
         print(f"train-prm: {json.dumps(record)}")
-        epochs_run += 1
-
-    summary = {"out": str(out), "epochs_done": state["epoch"], "epochs": cfg.epochs, "global_step": step,
-               "train_examples": len(train), "val_examples": len(val), "device": device, "train_problems":
-               len({r["problem_id"] for r in train_rows}), "val_problems": len({r["problem_id"] for r in val_rows}),
-               "history": state["history"], **({"distill": distill} if distill else {}), "wall_s_this_run": round(time.time() - start, 1)}
-    if state["epoch"] < cfg.epochs:
-        return {**summary, "status": "stopped early (rerun the same command to resume)"}
-    prm_cfg = PRMConfig(tokens=tokens, label_type=cfg.label_type, base_model=cfg.identity()["base_model"],
-                        labels_dir=str(Path(labels).resolve()), labels_run_id=run_id,
-                        labels_manifest_sha256=labels_sha, val_fraction=cfg.val_fraction,
-                        max_length=cfg.max_length, train=asdict(cfg),
-                        metrics=state["history"][-1] if state["history"] else {})
-    export_prm(model, tokenizer, prm_cfg, out)
-    state["summary"] = summary
-    (last_checkpoint(out) / STATE).write_text(json.dumps(state, indent=2))
-    return {**summary, "status": "finished"}
-
-
-def add_distill_targets(train, train_rows, tokenizer, tokens, cfg: PRMTrainConfig) -> dict[str, Any]:
-    """Give each training example dense targets from the frozen base model (``distill_weight``).
-
-    ``r`` = ``prm_model.policy_surprise`` of the base model (loaded afresh from ``cfg.base_model``,
-    so a resumed run computes the same targets); a logistic regression ``sigmoid(a * r + b)`` is
-    fitted on the training tags' targets, and every non-tag solution position gets it as target.
-    """
-    import math
-
-    from prm_training.devices import resolve_device
-    from prm_training.likelihood_prm import fit_logistic
-    from prm_training.prm_model import init_tag_embedding, load_causal_lm, policy_surprise
-    from prm_training.prm_format import single_token_id
-
-    teacher, _ = load_causal_lm(cfg.base_model)
-    teacher.to(resolve_device(cfg.device, "PRMTrainConfig.device"))
-    if cfg.tag_format == "native":
-        init_tag_embedding(teacher, tokens.step_tag_id, single_token_id(tokenizer, "\n"))
-    starts = [len(tokenizer(train_rows[e.row_index]["prompt"])["input_ids"]) for e in train]
-    surprise = policy_surprise(teacher, train, starts, tokens, tokenizer.pad_token_id)
-    del teacher
-    xs = [[s[p]] for e, s in zip(train, surprise) for p in e.tag_positions]
-    ys = [t for e in train for t in e.targets]
-    (a,), b = fit_logistic(xs, ys)
-    n = 0
-    for e, s, start in zip(train, surprise, starts):
-        tags = set(e.tag_positions)
-        e.aux_positions = [t for t in range(start, len(e.input_ids)) if t not in tags]
-        e.aux_targets = [1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, a * s[t] + b)))) for t in e.aux_positions]
-        n += len(e.aux_positions)
-    return {"a": round(a, 6), "b": round(b, 6), "aux_positions": n}
+    return state
 
 
 def validate(model, val, val_rows, tokens, pad_id: int) -> dict[str, Any]:

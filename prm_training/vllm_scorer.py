@@ -13,7 +13,7 @@ Math-Shepherd-style PRM (settings in ``prm_format.vllm_settings``, stored in ``p
 
 The token ids are computed here with the checkpoint's tokenizer and sent as
 ``prompt_token_ids``, so both paths see identical tokens. On CPU the engine uses float32,
-eager mode, a 128 MiB KV cache and the in-process engine core (as ``pipelines.engines.vllm_engine``).
+eager mode, a 128 MiB KV cache and the in-process engine core (as ``engines.vllm_engine``).
 Build it under ``if __name__ == "__main__":`` in scripts.
 
 A likelihood PRM (``prm_config.json`` ``kind: "likelihood"``) has no tag head: ``from_pretrained``
@@ -29,7 +29,7 @@ from typing import Any, Sequence
 
 from data.prompt_format import build_prompt
 from prm_training.prm_format import PRMConfig, encode_steps, vllm_settings
-from prm_training.scorer import as_item
+from prm_training.scoring import as_item
 
 
 class VLLMPRMScorer:
@@ -48,12 +48,12 @@ class VLLMPRMScorer:
         from vllm import LLM
         from vllm.config import PoolerConfig
 
-        from pipelines.engines.vllm_engine import on_cpu_platform
+        from engines.vllm_engine import on_cpu_platform
 
         path = str(Path(path).resolve())
         config = PRMConfig.load(path)
-        if config.kind == "likelihood":
-            return VLLMLikelihoodPRMScorer.from_pretrained(path, max_model_len, kv_cache_memory_bytes, **overrides)
+        if config.kind != "tag":
+            raise ValueError(f"{path}: a {config.kind!r} PRM, not a tag PRM; load it with prm_training.load.load_prm")
         tokenizer = AutoTokenizer.from_pretrained(path)
         settings = vllm_settings(config.tokens)
         max_model_len = max_model_len or config.max_length
@@ -63,8 +63,6 @@ class VLLMPRMScorer:
                                       max_model_len=max_model_len)
         if on_cpu_platform():
             kwargs.update(dtype="float32", enforce_eager=True, kv_cache_memory_bytes=kv_cache_memory_bytes)
-        if config.dtype:
-            kwargs["dtype"] = config.dtype  # the circuit PRM overflows half precision
         kwargs.update(overrides)
         return cls(LLM(model=path, **kwargs), tokenizer, config, max_model_len)
 
@@ -108,7 +106,7 @@ class VLLMLikelihoodPRMScorer:
         from transformers import AutoTokenizer
         from vllm import LLM
 
-        from pipelines.engines.vllm_engine import engine_kwargs, on_cpu_platform
+        from engines.vllm_engine import engine_kwargs, on_cpu_platform
 
         path = str(Path(path).resolve())
         config = PRMConfig.load(path)

@@ -16,7 +16,7 @@ def cache_root(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session", autouse=True)
 def _offline_runtime(cache_root):
-    from pipelines.runtime import configure_runtime
+    from engines.runtime import configure_runtime
 
     os.environ["VLLM_CACHE_ROOT"] = str(cache_root / "vllm")
     configure_runtime()
@@ -48,7 +48,7 @@ def _finalize_vllm_engines():
 @pytest.fixture(scope="module")
 def vllm_engine(policy_path):
     """One vLLM engine per test module (see ``_finalize_vllm_engines``)."""
-    from pipelines.engines import make_engine
+    from engines import make_engine
 
     engine = make_engine("vllm", model=policy_path)
     yield engine
@@ -57,7 +57,7 @@ def vllm_engine(policy_path):
 
 @pytest.fixture(scope="session")
 def hf_engine(policy_path):
-    from pipelines.engines import make_engine
+    from engines import make_engine
 
     return make_engine("hf", model=policy_path)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import random
 import re
 
-from pipelines.engines.base import Completion, EngineStats, GenRequest
+from engines.base import Completion, EngineStats, GenRequest
 
 
 class FakeEngine:

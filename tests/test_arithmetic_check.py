@@ -4,8 +4,8 @@ import pytest
 from data.records import Trace
 from labelers.aggregate import hard_and_soft
 from labelers.strategies import AdaptiveStrategy, BinaryStrategy, new_state
-from pipelines.engines.base import Completion, EngineStats
-from pipelines.labeling import LabelConfig, label_shard
+from engines.base import Completion, EngineStats
+from labelers.rounds import LabelConfig, label_shard
 from tests.fakes import fake_grade_many
 from verifiers.arithmetic import false_equation
 

@@ -2,7 +2,7 @@ import json
 import subprocess
 import sys
 
-from pipelines.cli import main
+from pipelines.cli.main import main
 
 
 def test_synth_writes_problems(tmp_path):
@@ -19,7 +19,7 @@ def test_synth_writes_problems(tmp_path):
 
 
 def test_console_script_help_lists_commands():
-    out = subprocess.run([sys.executable, "-m", "pipelines.cli", "--help"], capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-m", "pipelines.cli.main", "--help"], capture_output=True, text=True, check=True)
     for command in ("synth", "train-policy", "generate", "label", "demo", "report", "export", "import"):
         assert command in out.stdout
 

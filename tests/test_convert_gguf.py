@@ -10,7 +10,7 @@ import pytest
 
 from data.prompt_format import build_prompt
 from pipelines.convert_gguf import PIP_HINT, PROVENANCE, convert_gguf, find_smollm2_gguf
-from pipelines.engines import GenRequest
+from engines import GenRequest
 
 QUESTION = ("Natalia sold clips to 48 of her friends in April, and then she sold half as many clips to her "
             "friends in May. How many clips did Natalia sell altogether in April and May?")
@@ -27,7 +27,7 @@ def smollm2_gguf():
 
 @pytest.fixture(scope="module")
 def smollm2_dir(smollm2_gguf, tmp_path_factory):
-    from pipelines.cli import main
+    from pipelines.cli.main import main
 
     out = tmp_path_factory.mktemp("smollm2") / "smollm2-hf"
     assert main(["convert-gguf", "--gguf", str(smollm2_gguf), "--out", str(out)]) == 0
@@ -41,15 +41,15 @@ def greedy_request():
 
 @pytest.fixture(scope="module")
 def hf_greedy(smollm2_dir, greedy_request):
-    from pipelines.engines import make_engine
+    from engines import make_engine
 
     engine = make_engine("hf", model=str(smollm2_dir))
     return engine, engine.generate(greedy_request)[0][0]
 
 
 def test_cli_parses_convert_gguf():
-    from pipelines.cli import build_parser
-    from pipelines.commands.convert import cmd_convert_gguf
+    from pipelines.cli.main import build_parser
+    from pipelines.cli.convert_cmds import cmd_convert_gguf
 
     args = build_parser().parse_args(["convert-gguf", "--out", "x"])
     assert args.func is cmd_convert_gguf and args.gguf is None and args.dtype == "float32"
@@ -106,7 +106,7 @@ def test_transformers_loads_and_greedy_generates(hf_greedy):
 
 
 def test_vllm_loads_and_generates_like_transformers(smollm2_dir, greedy_request, hf_greedy):
-    from pipelines.engines import make_engine
+    from engines import make_engine
 
     engine = make_engine("vllm", model=str(smollm2_dir))
     greedy = engine.generate(greedy_request)[0][0]

@@ -1,7 +1,7 @@
 """The vllm and hf engines, for real, on the embedded tiny policy."""
 from data.prompt_format import build_prompt
 from data.synthetic import SynthSplit
-from pipelines.engines import GenRequest
+from engines import GenRequest
 
 PROBLEMS = SynthSplit().heldout(12)
 

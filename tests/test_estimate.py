@@ -44,7 +44,7 @@ def test_pilot_on_real_vllm(tmp_path, hf_engine, policy_path):
     import ray
 
     from data.synthetic import SynthSplit
-    from pipelines.cli import main
+    from pipelines.cli.main import main
     from pipelines.generate import GenerateConfig, generate_traces
 
     generate_traces(hf_engine, SynthSplit().heldout(4), tmp_path / "gen", "tiny_policy",

@@ -3,7 +3,7 @@ import pytest
 
 from data.prompt_format import build_prompt
 from data.synthetic import SynthSplit
-from pipelines.engines import GenRequest
+from engines import GenRequest
 
 pytestmark = pytest.mark.gpu
 
@@ -17,7 +17,7 @@ def _cuda():
 
 def test_vllm_engine_on_cuda_drops_cpu_settings(policy_path):
     torch = _cuda()
-    from pipelines.engines import make_engine
+    from engines import make_engine
 
     engine = make_engine("vllm", model=policy_path, tensor_parallel_size=1, gpu_memory_utilization=0.3)
     assert not engine.cpu
@@ -33,9 +33,9 @@ def test_label_actors_take_gpus(tmp_path, policy_path):
 
     from data.parquet_io import read_rows
     from pipelines.generate import GenerateConfig, generate_traces
-    from pipelines.engines import make_engine
+    from engines import make_engine
     from pipelines.label_run import LabelRunConfig, run_label
-    from pipelines.labeling import LabelConfig
+    from labelers.rounds import LabelConfig
 
     engine = make_engine("hf", model=policy_path)
     generate_traces(engine, SynthSplit().heldout(16), tmp_path / "gen", "tiny_policy", GenerateConfig(samples=2))
@@ -50,14 +50,15 @@ def test_rl_trains_on_cuda(tmp_path):
     _cuda()
     import json
 
-    from pipelines import rl
+    from rl.config import RLConfig
+    from rl.trainer import run_rl
 
-    cfg = rl.RLConfig(prm="mc", reward="process", iterations=2, group_size=2, problems_per_iteration=4, heldout_n=8,
+    cfg = RLConfig(prm="mc", reward="process", iterations=2, group_size=2, problems_per_iteration=4, heldout_n=8,
                       eval_every=1, max_tokens=80, mc_rollouts=2, device="cuda", progress=False)
-    summary = rl.run_rl(cfg, SynthSplit().train(8), tmp_path / "rl")
+    summary = run_rl(cfg, SynthSplit().train(8), tmp_path / "rl")
     log = [json.loads(x) for x in (tmp_path / "rl" / "log.jsonl").read_text().splitlines()]
     assert summary["iterations_done"] == 2 and all(x["kl"] == x["kl"] for x in log)  # finite, not NaN
-    resumed = rl.run_rl(rl.RLConfig(**{**cfg.__dict__, "device": "cpu", "iterations": 3}), SynthSplit().train(8),
+    resumed = run_rl(RLConfig(**{**cfg.__dict__, "device": "cpu", "iterations": 3}), SynthSplit().train(8),
                         tmp_path / "rl")  # the GPU run's checkpoint resumes on the CPU
     assert resumed["iterations_done"] == 3
 
@@ -66,7 +67,7 @@ def test_prm_trains_on_cuda_and_resumes_on_cpu(tmp_path):
     torch = _cuda()
     from prm_training.prm_fixtures import make_tiny_base, write_label_fixture
     from prm_training.prm_trainer import PRMTrainConfig, train_prm
-    from prm_training.scorer import PRMScorer
+    from prm_training.load import load_prm
 
     base = make_tiny_base(tmp_path / "base")
     labels = write_label_fixture(tmp_path / "labels", n_problems=12, traces_per_problem=3)
@@ -79,5 +80,5 @@ def test_prm_trains_on_cuda_and_resumes_on_cpu(tmp_path):
     assert done["status"] == "finished" and done["device"] == "cpu"
     history = done["history"]
     assert [h["epoch"] for h in history] == [1, 2] and all(h["train_loss"] == h["train_loss"] for h in history)
-    scores = PRMScorer.from_pretrained(tmp_path / "prm").score("What is 2 + 3?", ["2 + 3 = 5", "The answer is 5"])
+    scores = load_prm(tmp_path / "prm").score("What is 2 + 3?", ["2 + 3 = 5", "The answer is 5"])
     assert len(scores) == 2 and all(0.0 <= s <= 1.0 for s in scores)

@@ -8,7 +8,7 @@ import pytest
 from data.parquet_io import read_rows, write_json_atomic, write_records
 from data.records import StepLabels
 from data.trace_io import load_traces, validate_trace
-from pipelines.cli import main
+from pipelines.cli.main import main
 
 
 def _labels(i: int, labels: list[bool]) -> StepLabels:
@@ -38,7 +38,7 @@ def run_dir(tmp_path):
 def test_format_lists_match_the_library():
     from data.exporters import EXPORT_FORMATS
     from data.trace_io import IMPORT_FORMATS
-    from pipelines.commands import interop
+    from pipelines.cli import interop_cmds as interop
 
     assert interop.EXPORT_FORMATS == EXPORT_FORMATS and interop.IMPORT_FORMATS == IMPORT_FORMATS
 

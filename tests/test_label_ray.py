@@ -15,8 +15,8 @@ from data.records import Trace
 from data.synthetic import SynthSplit
 from pipelines.generate import GenerateConfig, generate_traces
 from pipelines.label_run import LabelRunConfig, run_label
-from pipelines.labeling import LabelConfig
-from pipelines.ray_pool import PoolConfig
+from labelers.rounds import LabelConfig
+from engines.ray_pool import PoolConfig
 from verifiers.arithmetic import false_equation
 
 ray = pytest.importorskip("ray")
@@ -84,7 +84,7 @@ def test_missing_column_fails_before_any_work(tmp_path, policy_path):
 
 
 def _cli(traces, out, policy):
-    return [sys.executable, "-m", "pipelines.cli", "label", "--traces", str(traces), "--out", str(out),
+    return [sys.executable, "-m", "pipelines.cli.main", "label", "--traces", str(traces), "--out", str(out),
             "--policy", policy, "--engine", "hf", "--strategy", "binary", "--rollouts", "3", "--shard-size", "4",
             "--max-tokens", "80"]
 
@@ -119,7 +119,7 @@ def test_sigkill_then_rerun_matches_uninterrupted(tmp_path, traces_dir, policy_p
 
 def test_engine_actor_killed_mid_shard_still_completes(tmp_path, traces_dir, policy_path, fresh_ray):
     from pipelines.label_run import _label_work
-    from pipelines.ray_pool import ActorPool, init_ray
+    from engines.ray_pool import ActorPool, init_ray
 
     init_ray(num_cpus=2)
     pool = ActorPool("hf", {"model": policy_path}, PoolConfig(actors=1))

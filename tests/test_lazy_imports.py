@@ -10,7 +10,7 @@ HEAVY = ("torch", "vllm", "ray")
 
 @pytest.mark.parametrize("module", ["data", "data.records", "data.parquet_io", "data.synthetic", "data.loaders",
                                     "verifiers", "labelers", "labelers.step_split", "pipelines",
-                                    "pipelines.engines", "pipelines.cli", "pipelines.generate"])
+                                    "engines", "pipelines.cli.main", "pipelines.generate"])
 def test_import_is_light(module):
     code = (f"import sys, json; import {module}; "
             f"print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))")

@@ -29,14 +29,14 @@ def test_fit_checkpoint_and_scorer_round_trip(tmp_path):
     from prm_training.likelihood_prm import LikelihoodPRMScorer, fit_likelihood_prm
     from prm_training.prm_fixtures import write_label_fixture
     from prm_training.prm_eval import evaluate_prm
-    from prm_training.scorer import PRMScorer
+    from prm_training.load import load_prm
 
     labels = write_label_fixture(tmp_path / "labels", n_problems=8, traces_per_problem=3)
     summary = fit_likelihood_prm(labels, tmp_path / "prm", label_type="soft", val_fraction=0.25)
     assert summary["train_steps"] > 0 and len(summary["weights"]) == 2
     config = json.loads((tmp_path / "prm" / "prm_config.json").read_text())
     assert config["kind"] == "likelihood" and config["label_type"] == "soft"
-    scorer = PRMScorer.from_pretrained(tmp_path / "prm")
+    scorer = load_prm(tmp_path / "prm")
     assert isinstance(scorer, LikelihoodPRMScorer)
     scores = scorer.score("Ann has 3 pens. She gets 4 more. How many pens?", ["3 + 4 = 7", "The answer is 7"])
     assert len(scores) == 2 and all(0.0 < s < 1.0 for s in scores)
@@ -71,7 +71,7 @@ def test_the_embedded_policy_is_surprised_by_a_wrong_result():
 
 
 def test_train_prm_command_fits_a_likelihood_prm(tmp_path, capsys):
-    from pipelines.cli import main
+    from pipelines.cli.main import main
     from prm_training.prm_fixtures import write_label_fixture
 
     labels = write_label_fixture(tmp_path / "labels", n_problems=6, traces_per_problem=2)

@@ -3,8 +3,8 @@ import pytest
 
 from data.prompt_format import build_prompt
 from data.synthetic import SynthSplit
-from pipelines.engines import GenRequest, make_engine
-from pipelines.engines.vllm_server import VLLMServer
+from engines import GenRequest, make_engine
+from engines.vllm_server import VLLMServer
 
 
 @pytest.fixture(scope="module")

@@ -9,18 +9,18 @@ import sys
 import pytest
 
 PRM_MODULES = ["prm_training.prm_format", "prm_training.prm_data", "prm_training.prm_eval",
-               "prm_training.prm_trainer", "prm_training.prm_model", "prm_training.scorer",
-               "prm_training.vllm_scorer", "prm_training.prm_fixtures", "pipelines.commands.prm",
-               "prm_training.likelihood_prm", "prm_training.oracle_scorer", "pipelines.search", "pipelines.search_eval",
-               "pipelines.flywheel", "pipelines.commands.search", "pipelines.commands.flywheel"]
+               "prm_training.prm_trainer", "prm_training.prm_model", "prm_training.load",
+               "prm_training.vllm_scorer", "prm_training.prm_fixtures", "pipelines.cli.prm_cmds",
+               "prm_training.likelihood_prm", "prm_training.oracle_scorer", "search.config", "search.sampling", "search.step_search", "search.sweep", "pipelines.search_run",
+               "pipelines.flywheel", "pipelines.cli.search_cmds", "pipelines.cli.flywheel_cmds"]
 
 
 def _parser():
-    from pipelines.commands import prm
+    from pipelines.cli import prm_cmds as prm
 
     parser = argparse.ArgumentParser(prog="prm-factory")
     sub = parser.add_subparsers(dest="command", required=True)
-    prm.add_subcommand(sub)
+    prm.add_subcommands(sub)
     return parser
 
 

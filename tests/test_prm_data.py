@@ -59,7 +59,7 @@ def test_load_reads_labels_not_rollouts(tmp_path):
     write_label_fixture(tmp_path / "run2", n_problems=3, traces_per_problem=1, seed=1)
     assert len(load_label_rows(tmp_path)) == 5  # a folder of runs: every labels shard, no rollouts
 
-    from prm_training.prm_format import labels_fingerprint
+    from prm_training.prm_data import labels_fingerprint
 
     run_id, sha = labels_fingerprint(run)
     assert run_id and labels_fingerprint(run / "labels") == (run_id, sha)

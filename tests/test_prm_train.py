@@ -123,7 +123,7 @@ def test_scorer_round_trip(inputs, trained):
 
     from data.prompt_format import build_prompt
     from prm_training.prm_format import prm_text
-    from prm_training.scorer import PRMScorer
+    from prm_training.load import load_prm
 
     out, _ = trained
     cfg = json.loads((out / "prm_config.json").read_text())
@@ -134,7 +134,7 @@ def test_scorer_round_trip(inputs, trained):
     for name in ("config.json", "model.safetensors", "tokenizer.json"):
         assert (out / name).exists()
 
-    scorer = PRMScorer.from_pretrained(out, threads=1)
+    scorer = load_prm(out, threads=1)
     items = [("What is 3 + 4?", ["3 + 4 = 7", "The answer is 7"]), ("What is 9 - 2?", ["9 - 2 = 6"]),
              ("Long one?", ["1 + 1 = 2", "2 + 2 = 4", "4 + 4 = 8", "8 + 8 = 16"])]
     batch = scorer.score_batch(items)
@@ -170,131 +170,6 @@ def test_eval_writes_metrics_and_plot(inputs, trained, tmp_path):
     assert (tmp_path / "eval" / "prm_eval.png").stat().st_size > 1000
     all_split = evaluate_prm(out, inputs[1], None, split="all")
     assert all_split["n_traces"] == 36 and metrics["step_auc"] is not None
-
-
-@pytest.mark.parametrize("init", ["copy", "random"])
-def test_extra_layers_start_as_the_base_model(inputs, init):
-    """K new layers with zero o_proj/down_proj: at step 0 the deeper model computes the base model's logits."""
-    from prm_training.prm_model import add_extra_layers, load_causal_lm
-
-    base, _ = inputs
-    model, tok = load_causal_lm(base)
-    deeper, _ = load_causal_lm(base)
-    torch.manual_seed(1)
-    add_extra_layers(deeper, 2, init)
-    assert deeper.config.num_hidden_layers == model.config.num_hidden_layers + 2 == len(deeper.model.layers)
-    assert [layer.self_attn.layer_idx for layer in deeper.model.layers] == list(range(len(deeper.model.layers)))
-    ids = tok(["Ann has 31 pens.\n31 + 15 = 47 ки\nThe answer is 47 ки\n"], return_tensors="pt")["input_ids"]
-    with torch.no_grad():
-        ref, got = model(ids).logits, deeper(ids).logits
-    assert (ref - got).abs().max().item() < 1e-5
-    new = deeper.model.layers[-1]
-    assert new.mlp.up_proj.weight.abs().sum() > 0 and new.self_attn.o_proj.weight.abs().sum() == 0
-
-
-def test_extra_layers_train_export_and_resume(inputs, tmp_path):
-    """A frozen-base run with 1 extra layer: a plain L+1-layer Llama, base weights untouched, the new
-    layer trained, PRMScorer works, and a resume with another extra_layers is refused."""
-    from transformers import AutoModelForCausalLM
-
-    from prm_training.scorer import PRMScorer
-
-    base, labels = inputs
-    out = tmp_path / "deep"
-    cfg = _cfg(base, epochs=1, extra_layers=1, freeze_base=True, label_type="hard")
-    assert train_prm(labels, out, cfg, progress=False)["status"] == "finished"
-    model = AutoModelForCausalLM.from_pretrained(str(out), dtype=torch.float32)
-    n_base = AutoModelForCausalLM.from_pretrained(str(base)).config.num_hidden_layers
-    assert model.config.num_hidden_layers == len(model.model.layers) == n_base + 1
-    before, after = _weights(base), _weights(out)
-    frozen = [k for k in before if k.startswith("model.embed_tokens") or k.startswith("model.layers.")]
-    assert frozen and all(torch.equal(before[k], after[k]) for k in frozen)
-    assert after[f"model.layers.{n_base}.self_attn.o_proj.weight"].abs().sum() > 0
-    saved = json.loads((out / "prm_config.json").read_text())["train"]
-    assert saved["extra_layers"] == 1 and saved["freeze_base"] is True
-    scores = PRMScorer.from_pretrained(out, threads=1).score("What is 3 + 4?", ["3 + 4 = 7", "The answer is 7"])
-    assert len(scores) == 2 and all(0 < s < 1 for s in scores)
-
-    cut = tmp_path / "cut"
-    train_prm(labels, cut, _cfg(base, extra_layers=1, stop_after_epochs=1), progress=False)
-    with pytest.raises(ValueError, match="other settings"):
-        train_prm(labels, cut, _cfg(base, extra_layers=2), progress=False)
-    resumed = train_prm(labels, cut, _cfg(base, extra_layers=1), progress=False)
-    assert resumed["status"] == "finished"
-    assert AutoModelForCausalLM.from_pretrained(str(cut)).config.num_hidden_layers == n_base + 1
-
-
-def test_runs_saved_before_extra_layers_still_resume(inputs, tmp_path):
-    """A checkpoint whose state.json predates the extra-layer fields resumes as extra_layers=0."""
-    base, labels = inputs
-    cut = tmp_path / "old"
-    cfg = _cfg(base, extra_layers=0, stop_after_epochs=1)
-    train_prm(labels, cut, cfg, progress=False)
-    state_path = last_checkpoint(cut) / "state.json"
-    state = json.loads(state_path.read_text())
-    for key in ("extra_layers", "extra_init", "freeze_base", "base_lr_scale", "tag_format"):
-        del state["config"][key]
-    state_path.write_text(json.dumps(state))
-    assert train_prm(labels, cut, _cfg(base, extra_layers=0), progress=False)["status"] == "finished"
-
-
-def test_native_tag_format_reads_the_policy_text(inputs, tmp_path):
-    """"native": the tag replaces each step's newline and starts with the newline's embedding, so the model
-    sees exactly the policy's own text; the format travels in prm_config.json and the scorer uses it."""
-    from dataclasses import replace
-
-    from prm_training.prm_format import encode_steps, resolve_tokens
-    from prm_training.prm_model import init_tag_embedding, load_causal_lm
-    from prm_training.scorer import PRMScorer
-
-    base, labels = inputs
-    model, tok = load_causal_lm(base)
-    tokens = replace(resolve_tokens(tok), tag_prefix="", step_separator="")
-    newline = tok("\n", add_special_tokens=False)["input_ids"][0]
-    prompt, steps = "Ann has 31 pens.\n", ["31 + 15 = 47", "47 + 2 = 49. The answer is 49"]
-    ids, positions = encode_steps(tok, prompt, steps, tokens)
-    native = tok(prompt + "".join(s + "\n" for s in steps))["input_ids"]
-    assert len(positions) == 2 and [newline if i == tokens.step_tag_id else i for i in ids] == native
-    with torch.no_grad():
-        ref = model(torch.tensor([native])).logits
-        init_tag_embedding(model, tokens.step_tag_id, newline)
-        got = model(torch.tensor([ids])).logits
-    assert (ref - got).abs().max().item() < 1e-5
-
-    out = tmp_path / "native"
-    train_prm(labels, out, _cfg(base, epochs=1, tag_format="native", extra_layers=1), progress=False)
-    cfg = json.loads((out / "prm_config.json").read_text())
-    assert (cfg["tag_prefix"], cfg["step_separator"], cfg["train"]["tag_format"]) == ("", "", "native")
-    scorer = PRMScorer.from_pretrained(out, threads=1)
-    assert scorer.tokens.tag_prefix == "" and len(scorer.score(prompt.strip(), steps)) == 2
-
-
-def test_policy_surprise_matches_the_likelihood_features(inputs, tmp_path):
-    """At each tag, the distillation signal (native format) is the likelihood PRM's running_min feature;
-    a distilled run trains and records its calibration."""
-    from dataclasses import replace
-
-    from prm_training.likelihood_prm import likelihood_features
-    from prm_training.prm_data import load_label_rows, make_examples
-    from prm_training.prm_format import resolve_tokens
-    from prm_training.prm_model import init_tag_embedding, load_causal_lm, policy_surprise
-
-    base, labels = inputs
-    model, tok = load_causal_lm(base)
-    tokens = replace(resolve_tokens(tok), tag_prefix="", step_separator="")
-    rows = load_label_rows(labels)[:6]
-    examples = make_examples(rows, tok, tokens, "hard", 512)
-    starts = [len(tok(r["prompt"])["input_ids"]) for r in rows]
-    plain = likelihood_features(model, tok, [(r["prompt"][:-1], list(r["completions"])) for r in rows])
-    init_tag_embedding(model, tokens.step_tag_id, tok("\n", add_special_tokens=False)["input_ids"][0])
-    surprise = policy_surprise(model, examples, starts, tokens, tok.pad_token_id)
-    got = [s[p] for e, s in zip(examples, surprise) for p in e.tag_positions]
-    assert got == pytest.approx([f[1] for steps in plain for f in steps], abs=1e-4)
-
-    out = tmp_path / "distilled"
-    summary = train_prm(labels, out, _cfg(base, epochs=1, tag_format="native", extra_layers=1, distill_weight=1.0),
-                        progress=False)
-    assert summary["status"] == "finished" and summary["distill"]["aux_positions"] > 0
 
 
 def test_device_setting_is_checked(inputs, tmp_path):

@@ -22,12 +22,12 @@ def prm_path(request, tmp_path_factory):
 
 
 def test_vllm_scores_match_transformers(prm_path):
-    from prm_training.scorer import PRMScorer
+    from prm_training.load import load_prm
     from prm_training.vllm_scorer import VLLMPRMScorer
 
     items = [(r.prompt, r.completions) for r in fixture_rows(5, 2, seed=11)]
     items += [("What is 2 + 3?", ["2 + 3 = 5", "5 * 2 = 10", "10 - 1 = 9", "The answer is 9"]), ("Empty?", [])]
-    hf = PRMScorer.from_pretrained(prm_path, threads=1).score_batch(items)
+    hf = load_prm(prm_path, threads=1).score_batch(items)
     scorer = VLLMPRMScorer.from_pretrained(prm_path)
     vl = scorer.score_batch(items)
     assert [len(s) for s in vl] == [len(s) for s in hf] == [len(steps) for _, steps in items]
@@ -40,7 +40,7 @@ def test_vllm_scores_match_transformers(prm_path):
 def test_likelihood_prm_scores_match_through_vllm_prompt_logprobs(tmp_path):
     """A likelihood PRM scores through vLLM (prompt log-probabilities) as through transformers."""
     from prm_training.likelihood_prm import fit_likelihood_prm
-    from prm_training.scorer import PRMScorer
+    from prm_training.load import load_prm
     from prm_training.vllm_scorer import VLLMLikelihoodPRMScorer, VLLMPRMScorer
 
     base = make_tiny_base(tmp_path / "base")
@@ -48,7 +48,7 @@ def test_likelihood_prm_scores_match_through_vllm_prompt_logprobs(tmp_path):
     fit_likelihood_prm(labels, tmp_path / "lik", base_model=str(base), label_type="soft", val_fraction=0.0)
     items = [(r.prompt, r.completions) for r in fixture_rows(5, 2, seed=12)]
     items += [("What is 2 + 3?", ["2 + 3 = 5", "5 * 2 = 10", "10 - 1 = 9", "The answer is 9"]), ("Empty?", [])]
-    hf = PRMScorer.from_pretrained(tmp_path / "lik", threads=1).score_batch(items)
+    hf = load_prm(tmp_path / "lik", threads=1).score_batch(items)
     scorer = VLLMPRMScorer.from_pretrained(tmp_path / "lik")
     assert isinstance(scorer, VLLMLikelihoodPRMScorer)
     vl = scorer.score_batch(items)
@@ -58,25 +58,3 @@ def test_likelihood_prm_scores_match_through_vllm_prompt_logprobs(tmp_path):
     assert len({round(x, 4) for s in hf for x in s}) > 3  # the features vary: not a constant calibration
     with pytest.raises(ValueError, match="max_length"):
         scorer.score("x", ["1 + 1 = 2"] * 400)
-
-
-def test_circuit_prm_scores_match_through_vllm(tmp_path):
-    """The circuit tag PRM (4 built layers, features up to 1e6, float32) scores through vLLM's pooling runner
-    as through transformers."""
-    from prm_training.scorer import PRMScorer
-    from prm_training.surprise_circuit import CircuitPRMConfig, train_circuit_prm
-    from prm_training.vllm_scorer import VLLMPRMScorer
-
-    base = make_tiny_base(tmp_path / "base")
-    labels = write_label_fixture(tmp_path / "labels", n_problems=6, traces_per_problem=2)
-    train_circuit_prm(labels, tmp_path / "circuit", CircuitPRMConfig(base_model=str(base), val_fraction=0.0,
-                                                                      fit_steps=200, identity_steps=200, num_threads=1),
-                      progress=False)
-    items = [(r.prompt, r.completions) for r in fixture_rows(5, 2, seed=13)]
-    items += [("What is 2 + 3?", ["2 + 3 = 5", "5 * 2 = 10", "10 - 1 = 9", "The answer is 9"])]
-    hf = PRMScorer.from_pretrained(tmp_path / "circuit", threads=1).score_batch(items)
-    vl = VLLMPRMScorer.from_pretrained(tmp_path / "circuit").score_batch(items)
-    assert [len(s) for s in vl] == [len(s) for s in hf] == [len(steps) for _, steps in items]
-    diffs = [abs(a - b) for x, y in zip(hf, vl) for a, b in zip(x, y)]
-    assert max(diffs) < 1e-3, max(diffs)
-    assert len({round(x, 6) for s in hf for x in s}) > 3

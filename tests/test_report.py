@@ -10,7 +10,7 @@ import pytest
 
 from data.parquet_io import write_json_atomic, write_records
 from data.records import StepLabels
-from pipelines.cli import main
+from pipelines.cli.main import main
 from pipelines.report import calibration_table, expected_calibration_error, write_label_report
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -168,7 +168,7 @@ def test_report_cli(tmp_path, capsys):
 
 
 def test_report_module_import_is_light():
-    code = ("import sys, json; import pipelines.cli, pipelines.report; "
+    code = ("import sys, json; import pipelines.cli.main, pipelines.report; "
             "print(json.dumps([m for m in ('matplotlib', 'torch', 'ray', 'datasets') if m in sys.modules]))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert json.loads(out.stdout.strip().splitlines()[-1]) == []

@@ -37,7 +37,7 @@ def _weights(path):
 
 def test_run_rft_end_to_end_resume_is_bit_identical(tmp_path):
     from data.synthetic import SynthSplit
-    from pipelines.cli import build_parser
+    from pipelines.cli.main import build_parser
 
     problems = SynthSplit().train(6)
     kw = dict(samples=2, batch_size=2, eval_every=2, heldout_n=4, max_tokens=80, engine="hf", threads=1,

@@ -1,6 +1,5 @@
 """RL loop: advantage math, the PPO-clip and KL terms, token-to-step mapping, and a tiny end-to-end run
 with checkpoints, resume and an exported policy that transformers loads."""
-import doctest
 import json
 import math
 
@@ -8,13 +7,12 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from prm_training import policy_gradient as pg  # noqa: E402
-from pipelines import rl  # noqa: E402
-
-
-@pytest.mark.parametrize("module", [pg, rl])
-def test_doctests(module):
-    assert doctest.testmod(module, optionflags=doctest.ELLIPSIS).failed == 0
+from rl import policy_gradient as pg  # noqa: E402
+from rl.config import RLConfig  # noqa: E402
+from rl.policy_eval import check_problems  # noqa: E402
+from rl.ppo import ppo_update  # noqa: E402
+from rl.rollout import Sample, assign_rewards, tokenize_completion  # noqa: E402
+from rl.trainer import resolve_device, run_rl  # noqa: E402
 
 
 def test_step_advantages_exact():
@@ -96,7 +94,7 @@ def test_tokens_map_to_steps(policy_path):
 
     tok = AutoTokenizer.from_pretrained(policy_path)
     text = "12 + 3 = 15\n15 * 2 = 30. The answer is 30"
-    ids, steps = rl.tokenize_completion(tok, text, finished=True)
+    ids, steps = tokenize_completion(tok, text, finished=True)
     assert ids[-1] == tok.eos_token_id and len(ids) == len(steps)
     newline = ids.index(tok.convert_tokens_to_ids("Ċ"))
     assert steps[: newline + 1] == [0] * (newline + 1)  # the newline closes step 0
@@ -113,18 +111,18 @@ def test_process_rewards_penalise_missing_answers():
     from data.records import Problem
 
     problem = Problem(problem_id="p", question="Q?", gold_answer="5", source="t")
-    mk = lambda text, finished, has_answer: rl.Sample(  # noqa: E731
+    mk = lambda text, finished, has_answer: Sample(  # noqa: E731
         0, [1], [5, 6, 7], [0, 1, 1], text, text.split("\n") if text else [], finished, has_answer, has_answer)
     samples = [mk("2 + 3 = 5\nThe answer is 5", True, True), mk("2 + 3 = 5\n5 + 1 = 6", True, False),
                mk("2 + 3 = 5\n5 + 1 =", False, False), mk("", True, False)]
-    cfg = rl.RLConfig(prm="x", group_size=4, negative_scale=1.0, check_arithmetic=False)
-    rl.assign_rewards(samples, [problem], cfg, _FakeScorer())
+    cfg = RLConfig(prm="x", group_size=4, negative_scale=1.0, check_arithmetic=False)
+    assign_rewards(samples, [problem], cfg, _FakeScorer())
     assert [s.step_rewards for s in samples] == [[0.9, 0.9], [0.9, 0.0], [0.9, 0.0], [0.0]]
     assert samples[0].advantages[-1] > 0 > samples[1].advantages[-1]
     assert samples[0].advantages[-1] > samples[3].advantages[-1]
     mixed = [mk("2 + 3 = 5\nThe answer is 5", True, True), mk("2 + 3 = 6\nThe answer is 6", True, True)]
     mixed[1].correct = False
-    rl.assign_rewards(mixed, [problem], rl.RLConfig(prm="x", group_size=2, outcome_weight=1.0, check_arithmetic=False),
+    assign_rewards(mixed, [problem], RLConfig(prm="x", group_size=2, outcome_weight=1.0, check_arithmetic=False),
                       _FakeScorer())
     assert [s.step_rewards for s in mixed] == [[0.9, 1.9], [0.9, 0.9]]
 
@@ -133,16 +131,16 @@ def test_arithmetic_check_zeroes_false_steps_and_their_outcome():
     from data.records import Problem
 
     problem = Problem(problem_id="p", question="Q?", gold_answer="5", source="t")
-    mk = lambda text: rl.Sample(0, [1], [5, 6], [0, 1], text, text.split("\n"), True, True, True)  # noqa: E731
+    mk = lambda text: Sample(0, [1], [5, 6], [0, 1], text, text.split("\n"), True, True, True)  # noqa: E731
     lucky, clean = mk("2 + 4 = 5\nThe answer is 5"), mk("2 + 3 = 5\nThe answer is 5")
-    rl.assign_rewards([lucky, clean], [problem], rl.RLConfig(prm="x", group_size=2, outcome_weight=1.0,
+    assign_rewards([lucky, clean], [problem], RLConfig(prm="x", group_size=2, outcome_weight=1.0,
                                                             check_arithmetic=True), _FakeScorer())
     assert lucky.false_steps == [0] and clean.false_steps == []
     assert [lucky.step_rewards, clean.step_rewards] == [[0.0, 0.9], [0.9, 1.9]]
-    rl.assign_rewards([lucky, clean], [problem], rl.RLConfig(reward="outcome", group_size=2, check_arithmetic=False),
+    assign_rewards([lucky, clean], [problem], RLConfig(reward="outcome", group_size=2, check_arithmetic=False),
                       None)
     assert lucky.advantages == clean.advantages == [0.0, 0.0]  # without the check both count as correct
-    rl.assign_rewards([lucky, clean], [problem], rl.RLConfig(reward="outcome", group_size=2, check_arithmetic=True,
+    assign_rewards([lucky, clean], [problem], RLConfig(reward="outcome", group_size=2, check_arithmetic=True,
                                                             negative_scale=0.5), None)
     assert [lucky.step_rewards, clean.step_rewards] == [[0.0], [1.0]]
     assert clean.advantages[0] == pytest.approx(1.0, abs=1e-4)
@@ -167,8 +165,8 @@ def test_drop_zero_advantage_trains_exactly_as_if_those_samples_were_absent(poli
     pad = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
 
     def sample(group, text, advantage):
-        ids, steps = rl.tokenize_completion(tok, text, finished=True)
-        s = rl.Sample(group, tok("Q?\n")["input_ids"], ids, steps, text, text.split("\n"), True, True, True)
+        ids, steps = tokenize_completion(tok, text, finished=True)
+        s = Sample(group, tok("Q?\n")["input_ids"], ids, steps, text, text.split("\n"), True, True, True)
         s.advantages = [advantage] * len(ids)
         return s
 
@@ -180,9 +178,9 @@ def test_drop_zero_advantage_trains_exactly_as_if_those_samples_were_absent(poli
         model = AutoModelForCausalLM.from_pretrained(policy_path, dtype=torch.float32)
         ref = AutoModelForCausalLM.from_pretrained(policy_path, dtype=torch.float32)
         opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
-        cfg = rl.RLConfig(reward="outcome", group_size=2, ppo_epochs=2, minibatch_size=2, kl_coef=0.1,
+        cfg = RLConfig(reward="outcome", group_size=2, ppo_epochs=2, minibatch_size=2, kl_coef=0.1,
                           drop_zero_advantage=drop)
-        parts = rl.ppo_update(model, ref, opt, samples, cfg, 0, pad)
+        parts = ppo_update(model, ref, opt, samples, cfg, 0, pad)
         return parts["trained_samples"], torch.cat([p.detach().flatten() for p in model.parameters()])
 
     n_drop, with_drop = trained(pushing + flat, True)
@@ -196,24 +194,24 @@ def test_drop_zero_advantage_trains_exactly_as_if_those_samples_were_absent(poli
 
 def test_config_errors_name_the_field():
     with pytest.raises(ValueError, match="RLConfig.reward"):
-        rl.RLConfig(reward="bogus")
+        RLConfig(reward="bogus")
     with pytest.raises(ValueError, match="RLConfig.prm"):
-        rl.RLConfig(reward="process", prm="")
+        RLConfig(reward="process", prm="")
     with pytest.raises(ValueError, match="RLConfig.group_size"):
-        rl.RLConfig(reward="outcome", group_size=1)
+        RLConfig(reward="outcome", group_size=1)
     with pytest.raises(ValueError, match="RLConfig.negative_scale"):
-        rl.RLConfig(reward="outcome", negative_scale=-1.0)
+        RLConfig(reward="outcome", negative_scale=-1.0)
     with pytest.raises(ValueError, match="RLConfig.device.*'auto', 'cpu', 'cuda' or 'cuda:N'"):
-        rl.RLConfig(reward="outcome", device="tpu")
+        RLConfig(reward="outcome", device="tpu")
 
 
 def test_cli_defaults_are_the_config_defaults():
     from dataclasses import fields
 
-    from pipelines.cli import build_parser
+    from pipelines.cli.main import build_parser
 
     args = vars(build_parser().parse_args(["rl", "--out", "x"]))
-    defaults = {f.name: f.default for f in fields(rl.RLConfig)}
+    defaults = {f.name: f.default for f in fields(RLConfig)}
     shared = [name for name in defaults if name in args and name not in ("policy", "prm", "progress")]
     assert len(shared) >= 20
     assert {name: args[name] for name in shared} == {name: defaults[name] for name in shared}
@@ -226,12 +224,12 @@ def test_cli_defaults_are_the_config_defaults():
 def test_device_is_resolved_and_not_part_of_the_run_identity():
     import torch
 
-    assert rl.resolve_device("cpu") == "cpu"
-    assert rl.resolve_device("auto") == ("cuda" if torch.cuda.is_available() else "cpu")
+    assert resolve_device("cpu") == "cpu"
+    assert resolve_device("auto") == ("cuda" if torch.cuda.is_available() else "cpu")
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="sees no CUDA GPU"):
-            rl.resolve_device("cuda:0")
-    on_cpu, on_gpu = rl.RLConfig(reward="outcome", device="cpu"), rl.RLConfig(reward="outcome", device="cuda")
+            resolve_device("cuda:0")
+    on_cpu, on_gpu = RLConfig(reward="outcome", device="cpu"), RLConfig(reward="outcome", device="cuda")
     assert on_cpu.identity() == on_gpu.identity()  # a run started on a GPU resumes on a CPU and back
 
 
@@ -239,7 +237,7 @@ def test_heldout_problems_are_refused():
     from data.synthetic import SynthSplit
 
     with pytest.raises(ValueError, match="held-out"):
-        rl.check_problems(SynthSplit().heldout(3), SynthSplit().heldout(10))
+        check_problems(SynthSplit().heldout(3), SynthSplit().heldout(10))
 
 
 @pytest.fixture(scope="module")
@@ -259,7 +257,7 @@ def test_run_rl_end_to_end_resume_and_export(fixture_prm, tmp_path):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from data.synthetic import SynthSplit
-    from pipelines.cli import build_parser
+    from pipelines.cli.main import build_parser
 
     problems = SynthSplit().train(4)
     # the settings of runs saved before clip_high ... drop_zero_advantage existed (see the legacy check below)
@@ -267,7 +265,7 @@ def test_run_rl_end_to_end_resume_and_export(fixture_prm, tmp_path):
     kw = dict(prm=fixture_prm, reward="process", group_size=2, problems_per_iteration=2, lr=1e-4, heldout_n=6,
               eval_every=1, max_tokens=80, progress=False, **legacy)
     out = tmp_path / "rl"
-    summary = rl.run_rl(rl.RLConfig(iterations=2, **kw), problems, out)
+    summary = run_rl(RLConfig(iterations=2, **kw), problems, out)
     for key in ("heldout_accuracy_before", "heldout_accuracy_after", "reward", "config"):
         assert key in summary, key
     assert summary["iterations_done"] == 2 and summary["samples"] == 8
@@ -278,24 +276,24 @@ def test_run_rl_end_to_end_resume_and_export(fixture_prm, tmp_path):
     assert all({"reward", "kl", "loss", "heldout_accuracy"} <= set(x) for x in log)
     assert (out / "checkpoints" / "iter-2" / "state.json").exists()
 
-    again = rl.run_rl(rl.RLConfig(iterations=2, **kw), problems, out)  # the same command: nothing to redo
+    again = run_rl(RLConfig(iterations=2, **kw), problems, out)  # the same command: nothing to redo
     assert again["status"] == "already finished"
-    more = rl.run_rl(rl.RLConfig(iterations=3, **kw), problems, out)  # longer: only iteration 3 runs
+    more = run_rl(RLConfig(iterations=3, **kw), problems, out)  # longer: only iteration 3 runs
     log = [json.loads(x) for x in (out / "log.jsonl").read_text().splitlines()]
     assert [x["iteration"] for x in log] == [1, 2, 3] and more["iterations_done"] == 3
     assert log[:2] == [json.loads(x) for x in (out / "log.jsonl").read_text().splitlines()][:2]
     with pytest.raises(ValueError, match="lr"):
-        rl.run_rl(rl.RLConfig(iterations=3, **{**kw, "lr": 1e-3}), problems, out)
+        run_rl(RLConfig(iterations=3, **{**kw, "lr": 1e-3}), problems, out)
     for field_name, value in (("clip_high", 0.28), ("negative_scale", 0.0), ("check_arithmetic", True),
                               ("stratify", True), ("drop_zero_advantage", True)):
         with pytest.raises(ValueError, match=field_name):
-            rl.run_rl(rl.RLConfig(iterations=3, **{**kw, field_name: value}), problems, out)
+            run_rl(RLConfig(iterations=3, **{**kw, field_name: value}), problems, out)
     state_file = out / "checkpoints" / "iter-3" / "state.json"  # a run saved before these options existed
     state = json.loads(state_file.read_text())
     for field_name in ("clip_high", "negative_scale", "check_arithmetic", "stratify", "drop_zero_advantage"):
         del state["config"][field_name]
     state_file.write_text(json.dumps(state))
-    assert rl.run_rl(rl.RLConfig(iterations=3, **kw), problems, out)["status"] == "already finished"
+    assert run_rl(RLConfig(iterations=3, **kw), problems, out)["status"] == "already finished"
 
     policy = out / "policy"
     assert (policy / "model.safetensors").exists() and (policy / "tokenizer.json").exists()
@@ -315,13 +313,13 @@ class _ScriptedEngine:
     name = "scripted"
 
     def __init__(self):
-        from pipelines.engines.base import EngineStats
+        from engines.base import EngineStats
 
         self.stats = EngineStats()
         self.calls = 0
 
     def generate(self, requests):
-        from pipelines.engines.base import Completion
+        from engines.base import Completion
 
         self.calls += 1
         out = []
@@ -335,8 +333,8 @@ class _ScriptedEngine:
 
 def test_monte_carlo_scorer_labels_each_sample_online():
     from data.records import Problem
-    from pipelines.labeling import LabelConfig
-    from pipelines.mc_reward import MonteCarloStepScorer
+    from labelers.rounds import LabelConfig
+    from rl.mc_reward import MonteCarloStepScorer
 
     question = "Ann has 31 cards. Ann gets 15 more cards. Ann splits the cards into 2 equal groups and keeps one group. " \
                "Ann ends up with 4 times as many cards. How many cards does Ann have now?"
@@ -357,9 +355,9 @@ def test_monte_carlo_scorer_labels_each_sample_online():
 def test_run_rl_with_monte_carlo_process_rewards(tmp_path):
     from data.synthetic import SynthSplit
 
-    cfg = rl.RLConfig(prm="mc", reward="process", iterations=1, group_size=2, problems_per_iteration=2, heldout_n=4,
+    cfg = RLConfig(prm="mc", reward="process", iterations=1, group_size=2, problems_per_iteration=2, heldout_n=4,
                       eval_every=1, max_tokens=80, mc_rollouts=2, progress=False)
-    summary = rl.run_rl(cfg, SynthSplit().train(4), tmp_path / "rl")
+    summary = run_rl(cfg, SynthSplit().train(4), tmp_path / "rl")
     log = [json.loads(x) for x in (tmp_path / "rl" / "log.jsonl").read_text().splitlines()]
     assert summary["mc_rollouts"] == log[0]["mc_rollouts"] >= 0 and summary["samples"] == 4
     assert summary["config"]["prm"] == "mc"  # a keyword, not resolved as a path

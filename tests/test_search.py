@@ -7,8 +7,11 @@ import pytest
 
 from data.synthetic import SynthSplit, gold_step_labels
 from labelers.step_split import split_steps
-from pipelines.search import METHODS, SearchConfig, choose_from_samples, run_search, sample_solutions, step_search
-from pipelines.search_select import cluster_answers, weighted_answer
+from pipelines.search_run import run_search
+from search.config import METHODS, SearchConfig
+from search.sampling import choose_from_samples, sample_solutions
+from search.step_search import step_search
+from search.select import cluster_answers, weighted_answer
 from prm_training.oracle_scorer import GoldStepScorer
 
 
@@ -116,7 +119,7 @@ def _cli(*args):
 
     from tests.conftest import ROOT
 
-    done = subprocess.run([sys.executable, "-m", "pipelines.cli", *args], cwd=ROOT, capture_output=True, text=True,
+    done = subprocess.run([sys.executable, "-m", "pipelines.cli.main", *args], cwd=ROOT, capture_output=True, text=True,
                           timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
     return done
@@ -149,7 +152,7 @@ def test_search_and_eval_search_commands(tmp_path, tiny_prm):
 
 
 def test_search_command_errors_clearly(tmp_path, capsys):
-    from pipelines.cli import main
+    from pipelines.cli.main import main
 
     assert main(["search", "--method", "beam", "--limit", "2", "--out", str(tmp_path / "x")]) == 2
     assert "--prm" in capsys.readouterr().err
@@ -160,7 +163,7 @@ def test_search_command_errors_clearly(tmp_path, capsys):
 
 def test_search_to_dir_resumes_after_a_kill_and_refuses_other_settings(tmp_path):
     from data.parquet_io import read_rows
-    from pipelines.search import search_to_dir
+    from pipelines.search_run import search_to_dir
     from tests.fakes import FakeEngine
 
     problems = SynthSplit().heldout(5)
@@ -185,7 +188,8 @@ def test_search_to_dir_resumes_after_a_kill_and_refuses_other_settings(tmp_path)
 
 
 def test_sweep_resumes_from_its_finished_batches(tmp_path):
-    from pipelines.search_eval import SweepConfig, sweep_to_dir
+    from pipelines.search_run import sweep_to_dir
+    from search.sweep import SweepConfig
     from tests.fakes import FakeEngine
 
     problems = SynthSplit().heldout(5)

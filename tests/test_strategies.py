@@ -6,7 +6,7 @@ import pytest
 from data.records import Trace
 from labelers.aggregate import aggregate, hard_and_soft
 from labelers.strategies import (AdaptiveStrategy, BinaryStrategy, FullStrategy, PrefixAsk, make_strategy, new_state)
-from pipelines.labeling import LabelConfig, label_shard
+from labelers.rounds import LabelConfig, label_shard
 from tests.fakes import FakeEngine, fake_grade_many
 
 

@@ -33,10 +33,10 @@ def test_doctests():
 
 
 def test_prm_score_is_the_aggregated_step_probability(prm):
-    from prm_training.scorer import PRMScorer
+    from prm_training.load import load_prm
 
     steps = GOOD.split("\n")
-    expected = PRMScorer.from_pretrained(prm).score(QUESTION, steps)
+    expected = load_prm(prm).score(QUESTION, steps)
     extra = {"question": QUESTION, "split": "train", "index": 0}
     got_min = compute_score("synthetic", GOOD, "47", extra_info=extra, prm_path=prm)
     got_last = compute_score("synthetic", GOOD, "47", extra_info={**extra, "prm_aggregate": "last"}, prm_path=prm)
@@ -76,8 +76,8 @@ def test_loads_the_way_verl_loads_a_custom_reward_file(prm):
 
 
 def test_import_is_light():
-    code = ("import sys, json; import pipelines.adapters.verl_reward, pipelines.rl, pipelines.commands.rl, "
-            "prm_training.policy_gradient; "
+    code = ("import sys, json; import pipelines.adapters.verl_reward, rl.trainer, pipelines.cli.rl_cmds, "
+            "rl.policy_gradient; "
             "print(json.dumps([m for m in ('torch', 'vllm', 'ray') if m in sys.modules]))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "[]"

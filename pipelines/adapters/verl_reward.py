@@ -58,9 +58,9 @@ def get_scorer(path: str, threads: int | None = None):
     """One ``PRMScorer`` per checkpoint path and process (verl calls the function once per response)."""
     with _lock:
         if path not in _scorers:
-            from prm_training.scorer import PRMScorer
+            from prm_training.load import load_prm
 
-            _scorers[path] = PRMScorer.from_pretrained(path, threads=threads)
+            _scorers[path] = load_prm(path, threads=threads)
         return _scorers[path]
 
 

@@ -1,0 +1,70 @@
+"""``prm-factory train-prm`` and ``prm-factory eval-prm``: train a PRM on label Parquet, measure it."""
+from __future__ import annotations
+
+import json
+
+
+def cmd_train_prm(args) -> None:
+    if args.kind == "likelihood":
+        from prm_training.likelihood_prm import fit_likelihood_prm
+
+        summary = fit_likelihood_prm(args.labels, args.out, base_model=args.base or "", label_type=args.label_type,
+                                     val_fraction=args.val_fraction, batch_size=args.batch_size, threads=args.threads)
+        print(json.dumps(summary, indent=2))
+        return
+    from prm_training.prm_trainer import PRMTrainConfig, train_prm
+
+    cfg = PRMTrainConfig(base_model=args.base or "", label_type=args.label_type, epochs=args.epochs, lr=args.lr,
+                         batch_size=args.batch_size, max_length=args.max_length, seed=args.seed,
+                         val_fraction=args.val_fraction, num_threads=args.threads,
+                         stop_after_epochs=args.stop_after_epochs, device=args.device)
+    summary = train_prm(args.labels, args.out, cfg, progress=not args.no_progress)
+    last = summary.get("history", [{}])[-1] if summary.get("history") else {}
+    print(json.dumps({"status": summary.get("status"), "out": args.out, "epochs_done": summary.get("epochs_done"),
+                      "train_examples": summary.get("train_examples"), "val_examples": summary.get("val_examples"),
+                      "last_epoch": last}, indent=2))
+
+
+def cmd_eval_prm(args) -> None:
+    from prm_training.prm_eval import evaluate_prm
+
+    metrics = evaluate_prm(args.prm, args.labels, args.out, split=args.split, batch_size=args.batch_size,
+                           threads=args.threads)
+    keys = ["reference", "split", "n_traces", "n_steps", "n_positive_steps", "step_auc", "step_accuracy",
+            "step_balanced_accuracy", "first_error_acc_erroneous", "first_error_acc_correct", "first_error_f1",
+            "ece", "mc_labels_vs_gold", "plot"]
+    print(json.dumps({k: metrics[k] for k in keys if k in metrics}, indent=2))
+    if args.out:
+        print(f"metrics written to {args.out}/metrics.json")
+
+
+def add_subcommands(sub) -> None:
+    p = sub.add_parser("train-prm", help="train a process reward model on step labels (Parquet)")
+    p.add_argument("--labels", required=True, help="label run directory (or its labels/ folder, or a Parquet file)")
+    p.add_argument("--out", required=True, help="output PRM checkpoint directory (rerun to resume)")
+    p.add_argument("--base", default=None, help="HF causal-LM checkpoint to start from (default: the embedded policy)")
+    p.add_argument("--kind", choices=["tag", "likelihood"], default="tag",
+                   help="tag: fine-tune a Math-Shepherd step-tag head; likelihood: calibrate the base LM's per-step "
+                        "token log-probabilities on the labels (docs/prm.md compares them)")
+    p.add_argument("--label-type", choices=["hard", "soft"], default="hard")
+    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--max-length", type=int, default=512)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--val-fraction", type=float, default=0.2, help="fraction of problems held out (hash split)")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--stop-after-epochs", type=int, default=0, help="stop after N epochs of this run (resume later)")
+    p.add_argument("--device", default="auto",
+                   help="auto (CUDA when torch sees a GPU), cpu, cuda or cuda:N; a run resumes on either")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=cmd_train_prm)
+
+    p = sub.add_parser("eval-prm", help="step AUC/accuracy, first-error F1 and calibration of a PRM")
+    p.add_argument("--prm", required=True, help="PRM checkpoint directory (from train-prm)")
+    p.add_argument("--labels", required=True, help="label run directory (or its labels/ folder, or a Parquet file)")
+    p.add_argument("--out", default=None, help="write metrics.json and prm_eval.png here")
+    p.add_argument("--split", choices=["val", "all"], default="val")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--threads", type=int, default=2)
+    p.set_defaults(func=cmd_eval_prm)
