@@ -26,6 +26,7 @@ test: venv
 demo: venv
 	$(BIN)/prm-factory demo
 
+# Every benchmark at the dev box's sizes, then bench/report.py: docs/results.md and the README's headline table.
 bench: venv
 	$(BIN)/python bench/run_all.py
 

@@ -8,18 +8,24 @@ includes Ray start-up and the actor's engine start, the naive loop's includes it
 
     python bench/naive_baseline.py --problems 30 --samples 2 --rollouts 8
 
-Prints a table and writes ``bench/results/naive_baseline.json`` with ``speedup_vs_naive``.
+Prints a table and writes ``bench/results/naive_baseline.json`` (or ``--out``) through
+``bench/result_io.py``, with ``speedup_vs_naive`` against the goal of 5x (set at 200 traces).
 """
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from bench.result_io import figure, write_result  # noqa: E402
+
+GOAL = 5.0  # factory over naive wall time, at GOAL_TRACES traces
+GOAL_TRACES = 200
+TITLE = "Speed-up over the naive per-prefix loop"
 
 
 def naive_label(traces, policy: str, rollouts: int, max_tokens: int) -> dict:
@@ -48,6 +54,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--rollouts", type=int, default=8)
     parser.add_argument("--max-tokens", type=int, default=200)
     parser.add_argument("--work", default=str(ROOT / "runs" / "bench_naive_baseline"))
+    parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "naive_baseline.json"))
     args = parser.parse_args(argv)
 
     from data.assets import default_policy_path
@@ -90,9 +97,25 @@ def main(argv=None) -> dict:
         print(f"{name:8s} {r['rollouts']:9d} {r['generated_tokens']:9d} {r['wall_s']:8.1f} "
               f"{result['tokens_per_s'][name]:8.1f}")
     print(f"speed-up of the factory over the naive loop: {result['speedup_vs_naive']}x")
-    path = ROOT / "bench" / "results" / "naive_baseline.json"
-    path.write_text(json.dumps(result, indent=2))
+    write_result(args.out, "naive_baseline", TITLE, figures(result), result)
     return result
+
+
+def figures(result: dict) -> list[dict]:
+    """The envelope's figures from a result body: the speed-up (goal) and both loops' tokens/s.
+
+    >>> body = {"traces": 50, "speedup_vs_naive": 1.24, "tokens_per_s": {"naive": 597.7, "factory": 743.7}}
+    >>> [(f["key"], f["met"]) for f in figures(body)]
+    [('speedup_vs_naive', False), ('factory_tokens_per_s', None), ('naive_tokens_per_s', None)]
+    """
+    traces = result["traces"]
+    size = "" if traces == GOAL_TRACES else f"goal set at {GOAL_TRACES:,} traces; this run labeled {traces:,}"
+    return [
+        figure("speedup_vs_naive", f"speed-up of the factory over the naive per-prefix loop, wall time "
+               f"({traces:,} traces)", result["speedup_vs_naive"], f">= {GOAL:g}", size, headline=True),
+        figure("factory_tokens_per_s", "factory: generated tokens/s, end to end", result["tokens_per_s"]["factory"]),
+        figure("naive_tokens_per_s", "naive loop: generated tokens/s, end to end", result["tokens_per_s"]["naive"]),
+    ]
 
 
 if __name__ == "__main__":

@@ -8,8 +8,11 @@ held-out greedy accuracy of every evaluated iteration is tabulated per run, with
 each reward's gain over the start, in ``OUT/table.md`` and ``OUT/table.json``.
 
 ``--plot PNG --group LABEL=GLOB[,GLOB]...`` launches nothing: it reads the run directories that the globs
-match, plots each group's mean held-out curve with its seeds, and writes the curves to ``PNG`` with a
-``.json`` beside it.
+match, plots each group's mean held-out curve with its seeds, and writes the curves through
+``bench/result_io.py`` to ``--result`` (default ``bench/results/rl_seeds.json``): per group, the held-out
+gain over ``--before`` (the accuracy before training) of the mean at the last iteration every seed
+reached, reported without a goal. ``--machine`` names the machine the runs were measured on when the
+plot is made elsewhere.
 
     python bench/rl_seeds.py --out runs/rl_seeds --seeds 0 1 2 --prm mc --device cuda \\
         --rl-options "--check-arithmetic --stratify --negative-scale 0 --drop-zero-advantage --group-size 4 \\
@@ -20,11 +23,20 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shlex
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.result_io import figure, write_result  # noqa: E402
+
+TITLE = "RL: held-out gain of process- and outcome-reward RL over seeds"
 
 
 def heldout_curve(run_dir: Path) -> tuple[float | None, dict[int, float]]:
@@ -90,6 +102,38 @@ def collect_groups(specs: list[str]) -> dict[str, dict[str, dict[int, float]]]:
     return groups
 
 
+def figures(groups: dict[str, dict[str, dict]], before: float | None) -> list[dict]:
+    """Per group: the mean held-out accuracy at the last iteration all its runs reached, as a gain over ``before``.
+
+    Reported without goals; the first group whose label starts with "process" and the first with "outcome"
+    go into the README's table.
+
+    >>> groups = {"process a": {"r0": {5: 0.78, 10: 0.80}, "r1": {"5": 0.76, "10": 0.84}},
+    ...           "outcome a": {"r2": {"5": 0.8}}}
+    >>> [(f["key"], f["value"], f["headline"]) for f in figures(groups, 0.75)]
+    [('gain_process_a', 0.07, True), ('gain_outcome_a', 0.05, True)]
+    """
+    out, seen = [], set()
+    for label, runs in groups.items():
+        curves = [{int(i): acc for i, acc in curve.items()} for curve in runs.values()]
+        common = set.intersection(*(set(c) for c in curves)) if curves else set()
+        if not common:
+            raise ValueError(f"group {label!r}: its runs share no evaluated iteration")
+        last = max(common)
+        mean = sum(c[last] for c in curves) / len(curves)
+        kind = label.split()[0].lower()
+        headline = kind in ("process", "outcome") and kind not in seen
+        seen.add(kind)
+        slug = re.sub(r"[^a-z0-9]+", "_", label.lower()).strip("_")
+        what = f"{label}: mean of {len(curves)} seeds at iteration {last}"
+        if before is None:
+            out.append(figure(f"heldout_{slug}", f"held-out accuracy, {what}", round(mean, 4), headline=headline))
+        else:
+            out.append(figure(f"gain_{slug}", f"held-out accuracy gain over the start ({before:g}), {what}",
+                              round(mean - before, 4), headline=headline))
+    return out
+
+
 def plot_groups(groups: dict[str, dict[str, dict[int, float]]], before: float | None, png: Path) -> None:
     """One line per group (the mean over its runs at the iterations all of them reached), its runs faint."""
     import matplotlib
@@ -128,6 +172,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--plot", help="write a plot of --group's curves to this PNG instead of running")
     ap.add_argument("--group", action="append", default=[], help="LABEL=GLOB[,GLOB] of run directories, for --plot")
     ap.add_argument("--before", type=float, default=None, help="--plot: the starting accuracy to draw")
+    ap.add_argument("--result", default=str(ROOT / "bench" / "results" / "rl_seeds.json"),
+                    help="--plot: where the curves and gains are written")
+    ap.add_argument("--machine", default=None, help="--plot: the machine the runs ran on (default: this one)")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--rewards", nargs="+", default=["process", "outcome"], choices=["process", "outcome"])
     ap.add_argument("--prm", default="mc", help="the process runs' --prm (a checkpoint, mc or gold)")
@@ -140,8 +187,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.plot:
         groups = collect_groups(args.group)
         plot_groups(groups, args.before, Path(args.plot))
-        Path(args.plot).with_suffix(".json").write_text(json.dumps(groups, indent=1))
-        print(f"wrote {args.plot}")
+        write_result(args.result, "rl_seeds", TITLE, figures(groups, args.before),
+                     {"before": args.before, "groups": groups}, machine=args.machine)
+        print(f"wrote {args.plot} and {args.result}")
         return 0
     if not args.out:
         ap.error("--out is required (or --plot)")

@@ -1,19 +1,29 @@
 """Rollout savings: full vs binary vs adaptive on the same traces, against gold step labels.
 
-Prints a table and writes ``bench/results/rollout_savings.json``. Usage (from the repo root):
+Prints a table and writes ``bench/results/rollout_savings.json`` (``rollout_savings_no_check.json`` with
+``--no-check-arithmetic``, or ``--out``) through ``bench/result_io.py``. Usage (from the repo root):
 
     python bench/rollout_savings.py --problems 300 --samples 4 --rollouts 8 --engine vllm
+
+Goals: ``full``'s hard accuracy against gold at least 0.90; ``binary`` within 2 points of ``full``'s
+accuracy with at most 0.40 of its rollouts. ``adaptive`` is reported beside it.
 """
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from bench.result_io import figure, write_result  # noqa: E402
+
+FULL_ACCURACY_GOAL = ">= 0.90"  # full's hard accuracy against gold step labels
+ACCURACY_GAP_GOAL = ">= -0.02"  # binary's hard accuracy minus full's
+ROLLOUT_RATIO_GOAL = "<= 0.40"  # binary's rollouts over full's
+TITLE = "Label quality and rollout savings: full, binary and adaptive against gold step labels"
 
 
 def main(argv=None) -> dict:
@@ -27,6 +37,8 @@ def main(argv=None) -> dict:
     parser.add_argument("--shard-size", type=int, default=128)
     parser.add_argument("--no-check-arithmetic", dest="check_arithmetic", action="store_false",
                         help="plain Math-Shepherd: count lucky continuations through a false equation")
+    parser.add_argument("--out", default=None,
+                        help="result file (default: bench/results/rollout_savings[_no_check].json)")
     args = parser.parse_args(argv)
 
     from data.assets import default_policy_path
@@ -72,10 +84,41 @@ def main(argv=None) -> dict:
         print(f"{name:10s} {r['rollouts_per_step']:9.2f} {r['tokens_per_step']:9.1f} {r['hard_accuracy']:8.4f} "
               f"{r['hard_balanced_accuracy'] or 0:8.4f} {r['soft_auc'] or 0:8.4f} {r.get('token_ratio_vs_full', 1):9.3f}")
     suffix = "" if args.check_arithmetic else "_no_check"
-    out = ROOT / "bench" / "results" / f"rollout_savings{suffix}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2))
+    out = args.out or ROOT / "bench" / "results" / f"rollout_savings{suffix}.json"
+    write_result(out, "rollout_savings", TITLE, figures(report), report)
     return report
+
+
+def figures(report: dict) -> list[dict]:
+    """The envelope's figures: ``full``'s accuracy, then per cheaper strategy its accuracy, gap and ratios.
+
+    Goals apply to ``full`` and ``binary``; ``adaptive`` (and any other strategy) is reported.
+
+    >>> full = {"traces": 1200, "hard_accuracy": 0.9173}
+    >>> binary = {"hard_accuracy": 0.9289, "rollout_ratio_vs_full": 0.3991, "token_ratio_vs_full": 0.433}
+    >>> [f["met"] for f in figures({"results": {"full": full, "binary": binary}})]
+    [True, None, True, True, None]
+    """
+    results = report["results"]
+    if "full" not in results:
+        raise ValueError("rollout_savings: field 'results.full' is missing; the goals are relative to full")
+    full = results["full"]
+    out = [figure("full_hard_accuracy", f"`full` hard accuracy against gold step labels ({full['traces']:,} traces)",
+                  full["hard_accuracy"], FULL_ACCURACY_GOAL, headline=True)]
+    for name, r in results.items():
+        if name == "full":
+            continue
+        goal = name == "binary"
+        out += [
+            figure(f"{name}_hard_accuracy", f"`{name}` hard accuracy against gold step labels", r["hard_accuracy"]),
+            figure(f"{name}_accuracy_minus_full", f"`{name}` hard accuracy minus `full`'s",
+                   round(r["hard_accuracy"] - full["hard_accuracy"], 4), ACCURACY_GAP_GOAL if goal else None,
+                   headline=goal),
+            figure(f"{name}_rollout_ratio", f"`{name}` rollouts / `full`'s", r["rollout_ratio_vs_full"],
+                   ROLLOUT_RATIO_GOAL if goal else None, headline=goal),
+            figure(f"{name}_token_ratio", f"`{name}` generated tokens / `full`'s", r["token_ratio_vs_full"]),
+        ]
+    return out
 
 
 if __name__ == "__main__":

@@ -14,7 +14,9 @@ the held-out synthetic problems, with the probe of ``bench/engine_efficiency.py`
     python bench/scaling.py            # 100, 300, 1000 traces; actors on 300; 100 traces per step count
     python bench/scaling.py --quick    # 25 and 100 traces; actors on 100; 12 traces per step count
 
-Prints tables and writes ``bench/results/scaling.json``.
+Prints tables and writes ``bench/results/scaling.json`` (or ``--out``) through ``bench/result_io.py``.
+Its goal: the first rollout within 8 s of the start of the run (Ray start, then the actor, its engine
+and the first shard), read at the largest size.
 """
 from __future__ import annotations
 
@@ -30,6 +32,10 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.engine_efficiency import RESULTS, ensure_traces, probed_label  # noqa: E402
+from bench.result_io import figure, write_result  # noqa: E402
+
+FIRST_ROLLOUT_GOAL = "<= 8"  # seconds from the start of the run to the first shard's work in an engine actor
+TITLE = "Scaling: traces, engine actors, cluster nodes and steps per trace"
 
 
 def _subset(traces: list, n: int, path: Path) -> Path:
@@ -118,6 +124,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--per-step-count", type=int, default=None, help="traces per step count (2..5)")
     parser.add_argument("--rollouts", type=int, default=8)
     parser.add_argument("--work", default=str(ROOT / "runs" / "bench_scaling"))
+    parser.add_argument("--out", default=str(RESULTS / "scaling.json"))
     args = parser.parse_args(argv)
     sizes = [int(x) for x in (args.sizes or ("25,100" if args.quick else "100,300,1000")).split(",")]
     actors_n = args.actors_traces or (100 if args.quick else 300)
@@ -159,9 +166,35 @@ def main(argv=None) -> dict:
     for k, r in steps.items():
         print(f"{k:>5s} {r['traces']:6d} {r['rollouts_per_step']:9.2f} {r['tokens_per_step']:8.1f} "
               f"{r['actor_ms_per_step']:13.1f}")
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "scaling.json").write_text(json.dumps(report, indent=2))
+    write_result(args.out, "scaling", TITLE, figures(report), report)
     return report
+
+
+def figures(report: dict) -> list[dict]:
+    """The envelope's figures: time to first rollout and tokens/s at the largest size, then the actor speed-ups.
+
+    A ``--quick`` run's figures stay out of the README's table (its sizes are for smoke runs).
+
+    >>> run = {"ray_init_s": 4.2, "until_first_shard_s": 16.4, "tokens_per_s": 3512.6}
+    >>> actors = {"2_actors_local": {"speedup_vs_1_actor": 1.77}}
+    >>> body = {"config": {}, "by_traces": {"1000": run}, "actors": actors}
+    >>> [(f["value"], f["met"]) for f in figures(body)]
+    [(20.6, False), (3512.6, None), (1.77, None)]
+    """
+    largest = max(report["by_traces"], key=int)
+    run = report["by_traces"][largest]
+    headline = not report["config"].get("quick", False)
+    out = [figure("time_to_first_rollout_s", f"time to first rollout, s ({int(largest):,} traces)",
+                  round(run["ray_init_s"] + run["until_first_shard_s"], 3), FIRST_ROLLOUT_GOAL,
+                  "Ray start, then the actor, its engine and the first shard", headline=headline),
+           figure(f"tokens_per_s_{largest}", f"generated tokens/s, end to end, 1 engine actor "
+                  f"({int(largest):,} traces)", run["tokens_per_s"])]
+    for name, r in report["actors"].items():
+        if name != "1_actor_local":
+            count, _, where = name.split("_", 2)
+            out.append(figure(f"speedup_{name}", f"{count} engine actors ({where.replace('_', ' ')}) / 1 actor, "
+                              "generated tokens/s", r["speedup_vs_1_actor"]))
+    return out
 
 
 if __name__ == "__main__":
