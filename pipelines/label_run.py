@@ -77,7 +77,8 @@ def run_label(cfg: LabelRunConfig) -> dict:
     traces = load_traces(cfg.traces)  # a wrong schema fails here, before any work
     valid, rejected = split_valid(traces, cfg.max_step_chars)
     identity = {"stage": "label", "traces": content_id([t.trace_id for t in traces]), "label": asdict(cfg.label),
-                "engine": cfg.engine, "engine_kwargs": cfg.engine_kwargs, "shard_size": cfg.shard_size}
+                "engine": cfg.engine, "engine_kwargs": portable_engine_kwargs(cfg.engine_kwargs),
+                "shard_size": cfg.shard_size}
     ensure_manifest(out, identity, extra={"traces_path": str(cfg.traces), "schemas": {
         "labels": StepLabels.SCHEMA.to_string(), "rollouts": Rollout.SCHEMA.to_string()}})
     _write_rejected(out, rejected)
@@ -112,6 +113,16 @@ def run_label(cfg: LabelRunConfig) -> dict:
     stats = summarize(out, len(traces), rejected, time.time() - start, len(shards))
     write_json_atomic(out / "stats.json", stats)
     return stats
+
+
+def portable_engine_kwargs(kwargs: dict) -> dict:
+    """The engine settings as a manifest records them: a local model by portable name and content hash."""
+    from data.provenance import source_ref
+
+    model = kwargs.get("model")
+    if model and Path(model).is_dir():
+        return {**kwargs, "model": source_ref(model)}
+    return dict(kwargs)
 
 
 def auto_pool(pool: PoolConfig, engine_kwargs: dict) -> PoolConfig:
