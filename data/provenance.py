@@ -1,8 +1,8 @@
 """Portable names of a run's sources: what a shared checkpoint or manifest records about where it came from.
 
-A path is written as the user gave it, relative to the run when it lies inside it, or as
-``embedded:NAME`` for an asset shipped with the package, never as the trainer's absolute path.
-A content hash pins what the path held.
+A path is written relative to the run when it lies inside it, as ``embedded:NAME`` for an asset
+shipped with the package, as the user gave it when that was a relative path, and otherwise by its
+last component alone: never as the trainer's absolute path. A content hash pins what it held.
 
 >>> from data.assets import default_policy_path
 >>> portable_path(default_policy_path())
@@ -11,6 +11,8 @@ A content hash pins what the path held.
 'prm'
 >>> portable_path("models/qwen")
 'models/qwen'
+>>> portable_path("/home/me/models/qwen")
+'qwen'
 >>> resolve_portable("embedded:tiny_policy") == default_policy_path()
 True
 """
@@ -28,7 +30,8 @@ _CHUNK = 1 << 20
 
 
 def portable_path(path: str | os.PathLike, relative_to: str | os.PathLike | None = None) -> str:
-    """``embedded:NAME`` for a shipped asset, a path relative to ``relative_to`` inside it, else as given."""
+    """``embedded:NAME`` for a shipped asset, a path relative to ``relative_to`` inside it, a relative path as
+    given, else the last component of an absolute path."""
     text = str(path)
     if not text or text in ("gold", "mc"):
         return text
@@ -42,7 +45,7 @@ def portable_path(path: str | os.PathLike, relative_to: str | os.PathLike | None
             return resolved.relative_to(Path(relative_to).resolve()).as_posix() or "."
         except ValueError:
             pass
-    return text
+    return Path(text).name if Path(text).is_absolute() else text
 
 
 def resolve_portable(ref: str) -> Path:

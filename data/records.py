@@ -85,6 +85,10 @@ class Trace(_Record):
     gold_labels: list[bool] | None = None
     source: str = ""
     gold_steps: list[str] | None = None
+    # The exact text around the steps (one more than the steps: before, between, after), when it is not
+    # simply the step delimiter; joined with the steps it gives back the policy's whole message.
+    step_delimiters: list[str] | None = None
+    prompt_format: str = ""  # JSON of the prompt format the policy was prompted in ("" = plain)
 
     SCHEMA: ClassVar[pa.Schema] = pa.schema(
         [
@@ -99,6 +103,8 @@ class Trace(_Record):
             ("gold_labels", pa.list_(pa.bool_())),
             ("source", pa.string()),
             ("gold_steps", pa.list_(pa.string())),
+            ("step_delimiters", pa.list_(pa.string())),
+            ("prompt_format", pa.string()),
         ]
     )
 
@@ -145,6 +151,7 @@ class StepLabels(_Record):
     policy: str
     verifier: str
     gold_labels: list[bool] | None = None
+    prompt_format: str = ""  # JSON of the prompt format of the policy's rollouts ("" = plain)
 
     SCHEMA: ClassVar[pa.Schema] = pa.schema(
         [
@@ -161,6 +168,7 @@ class StepLabels(_Record):
             ("policy", pa.string()),
             ("verifier", pa.string()),
             ("gold_labels", pa.list_(pa.bool_())),
+            ("prompt_format", pa.string()),
         ]
     )
 

@@ -101,7 +101,24 @@ def _row_trace(path: Path, row_no: int, row: dict[str, Any]) -> Trace:
     labels = row.get("gold_labels")
     if labels is not None and (not isinstance(labels, (list, tuple)) or not all(isinstance(b, bool) for b in labels)):
         raise RecordError(path, row_no, "gold_labels", "expected a list of booleans")
+    delimiters = row.get("step_delimiters")
+    if delimiters is not None:
+        if not isinstance(delimiters, (list, tuple)) or not all(isinstance(d, str) for d in delimiters):
+            raise RecordError(path, row_no, "step_delimiters", "expected a list of strings")
+        if steps is not None and len(delimiters) != len(steps) + 1:
+            raise RecordError(path, row_no, "step_delimiters", f"{len(steps)} steps cannot be re-joined with "
+                              f"{len(delimiters)} delimiters (one before, between and after the steps: "
+                              f"{len(steps) + 1})")
+        solution = row.get("solution")
+        if isinstance(solution, str) and steps is not None:
+            joined = delimiters[0] + "".join(s + d for s, d in zip(steps, delimiters[1:]))
+            if joined != solution:
+                at = next((i for i, (a, b) in enumerate(zip(joined, solution)) if a != b), min(len(joined), len(solution)))
+                raise RecordError(path, row_no, "steps", f"the steps and step_delimiters do not re-join into "
+                                  f"the solution text (first difference at character {at})")
     values = {k: row[k] for k in _TRACE_FIELDS if k in row}
+    if values.get("prompt_format") is None:
+        values["prompt_format"] = ""
     values.setdefault("policy", "")
     if values.get("policy") is None:
         values["policy"] = ""

@@ -4,7 +4,7 @@ sampling settings every stage shares.
 >>> GenRequest(prompt="2 + 3 =", n=2, seed=7).n
 2
 >>> SamplingConfig(temperature=0.7, max_tokens=64).request("2 + 3 =", n=4, seed=11)
-GenRequest(prompt='2 + 3 =', n=4, temperature=0.7, top_p=1.0, max_tokens=64, stop=(), seed=11)
+GenRequest(prompt='2 + 3 =', n=4, temperature=0.7, top_p=1.0, max_tokens=64, stop=(), seed=11, add_special_tokens=True)
 """
 from __future__ import annotations
 
@@ -23,6 +23,9 @@ class GenRequest:
     max_tokens: int = 128
     stop: tuple[str, ...] = ()
     seed: int | None = None
+    # False for a prompt rendered by a chat template, which already holds the special tokens it needs
+    # (a second BOS would put the prompt out of distribution).
+    add_special_tokens: bool = True
 
     def __post_init__(self):
         if self.n < 1:
@@ -58,10 +61,12 @@ class SamplingConfig:
         return SamplingConfig(self.temperature, self.top_p, self.max_tokens, self.seed)
 
     def request(self, prompt: str, n: int = 1, seed: int | None = None, stop: tuple[str, ...] = (),
-                temperature: float | None = None, max_tokens: int | None = None) -> GenRequest:
+                temperature: float | None = None, max_tokens: int | None = None,
+                add_special_tokens: bool = True) -> GenRequest:
         """A request with these settings; ``seed`` is the request's own (derived from its content)."""
         return GenRequest(prompt, n=n, temperature=self.temperature if temperature is None else temperature,
-                          top_p=self.top_p, max_tokens=max_tokens or self.max_tokens, stop=tuple(stop), seed=seed)
+                          top_p=self.top_p, max_tokens=max_tokens or self.max_tokens, stop=tuple(stop), seed=seed,
+                          add_special_tokens=add_special_tokens)
 
 
 @dataclass(frozen=True)
@@ -69,6 +74,7 @@ class Completion:
     text: str
     n_tokens: int
     finish_reason: str  # "stop" (eos or a stop string) or "length"
+    token_ids: tuple[int, ...] | None = None  # the sampled tokens, where the engine hands them out (hf)
 
 
 @dataclass

@@ -66,7 +66,8 @@ class HFEngine:
             first = requests[batch[0]]
             prompts = [requests[i].prompt for i in batch for _ in range(requests[i].n)]
             owners = [i for i in batch for _ in range(requests[i].n)]
-            enc = self.tokenizer(prompts, return_tensors="pt", padding=True).to(self.device)
+            enc = self.tokenizer(prompts, return_tensors="pt", padding=True,
+                                 add_special_tokens=first.add_special_tokens).to(self.device)
             prompt_len = enc["input_ids"].shape[1]
             max_new = max(1, min(first.max_tokens, self.max_model_len - prompt_len))
             torch.manual_seed(seed_from("hf-batch", *[requests[i].seed for i in batch]))
@@ -100,8 +101,8 @@ class HFEngine:
             kept = kept[: kept.index(eos) + 1]
         text, hit_stop = finish_text(self.tokenizer.decode(kept, skip_special_tokens=True), stop)
         reason = "stop" if hit_eos or hit_stop or len(kept) < max_new else "length"
-        return Completion(text=text, n_tokens=len(kept), finish_reason=reason)
+        return Completion(text=text, n_tokens=len(kept), finish_reason=reason, token_ids=tuple(kept))
 
 
 def _key(r: GenRequest):
-    return (r.temperature, r.top_p, r.max_tokens, r.stop)
+    return (r.temperature, r.top_p, r.max_tokens, r.stop, r.add_special_tokens)

@@ -11,18 +11,31 @@ class OpenAIEngine:
     name = "openai"
 
     def __init__(self, base_url: str, model: str | None = None, api_key: str = "EMPTY",
-                 max_concurrency: int = 16, timeout: float = 600.0):
+                 max_concurrency: int = 16, timeout: float = 600.0, tokenizer: str | None = None):
+        """``tokenizer``: a local copy of the served model's tokenizer (or the model folder), which renders chat
+        prompts on this side; the server's completions endpoint then continues them as sent."""
         from openai import OpenAI
 
         self.client = OpenAI(base_url=base_url, api_key=api_key, timeout=timeout, max_retries=2)
         self.model = model or self.client.models.list().data[0].id
         self.max_concurrency = max_concurrency
         self.stats = EngineStats()
+        self.tokenizer_path = tokenizer
+        self._tokenizer = None
+
+    @property
+    def tokenizer(self):
+        if self._tokenizer is None and self.tokenizer_path:
+            from transformers import AutoTokenizer
+
+            self._tokenizer = AutoTokenizer.from_pretrained(self.tokenizer_path)
+        return self._tokenizer
 
     def _one(self, r: GenRequest) -> list[Completion]:
         response = self.client.completions.create(
             model=self.model, prompt=r.prompt, n=r.n, temperature=r.temperature, top_p=r.top_p,
             max_tokens=r.max_tokens, stop=list(r.stop) or None, seed=r.seed, logprobs=0,
+            extra_body=None if r.add_special_tokens else {"add_special_tokens": False},
         )
         choices = sorted(response.choices, key=lambda c: c.index)
         completions = []

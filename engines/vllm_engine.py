@@ -68,6 +68,11 @@ class VLLMEngine:
         self.llm = LLM(model=model, **kwargs)
         self.stats = EngineStats()
 
+    @property
+    def tokenizer(self):
+        """The policy's tokenizer, as the engine uses it (prompt formats render with it)."""
+        return self.llm.get_tokenizer()
+
     def generate(self, requests: Sequence[GenRequest]) -> list[list[Completion]]:
         from vllm import SamplingParams
 
@@ -78,7 +83,10 @@ class VLLMEngine:
                            stop=list(r.stop) or None, seed=r.seed)
             for r in requests
         ]
-        outputs = self.llm.generate([r.prompt for r in requests], params, use_tqdm=False)
+        prompts = [r.prompt if r.add_special_tokens else
+                   {"prompt_token_ids": self.tokenizer(r.prompt, add_special_tokens=False)["input_ids"]}
+                   for r in requests]
+        outputs = self.llm.generate(prompts, params, use_tqdm=False)
         results = []
         for out in outputs:
             completions = [Completion(text=o.text, n_tokens=len(o.token_ids), finish_reason=o.finish_reason or "stop")

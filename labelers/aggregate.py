@@ -49,12 +49,15 @@ def first_error(hard: list[bool]) -> int | None:
     return next((i for i, h in enumerate(hard) if not h), None)
 
 
-def aggregate(trace: Trace, state: LabelState, strategy: str, verifier: str, monotone: bool = True) -> StepLabels:
-    """The labeled record for one trace (TRL stepwise columns plus the Monte Carlo evidence)."""
+def aggregate(trace: Trace, state: LabelState, strategy: str, verifier: str, monotone: bool = True,
+              prompt: str | None = None, prompt_format: str = "") -> StepLabels:
+    """The labeled record for one trace (TRL stepwise columns plus the Monte Carlo evidence). ``prompt`` is
+    the question as the policy saw it (default: the plain format's ``question + "\\n"``)."""
     hard, soft = hard_and_soft(state, monotone)
     return StepLabels(
-        prompt=build_prompt(trace.question), completions=list(trace.steps), labels=hard,
+        prompt=build_prompt(trace.question) if prompt is None else prompt, completions=list(trace.steps), labels=hard,
         trace_id=trace.trace_id, problem_id=trace.problem_id, soft_labels=soft,
         n_rollouts=list(state.n_rollouts), n_correct=list(state.n_correct), first_error=first_error(hard),
         strategy=strategy, policy=trace.policy, verifier=verifier, gold_labels=trace.gold_labels,
+        prompt_format=prompt_format,
     )

@@ -9,14 +9,12 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Callable, Sequence
 
-from data.prompt_format import build_prompt, solution_text
 from data.records import Rollout, StepLabels, Trace, seed_from
-from labelers.aggregate import aggregate
-from labelers.step_split import step_delimiter
-from labelers.strategies import LabelState, make_strategy, new_state
 from engines.base import Engine, GenRequest, SamplingConfig
+from labelers.aggregate import aggregate
+from labelers.prompter import Prompter, prompter_from_provenance
+from labelers.strategies import LabelState, make_strategy, new_state
 from verifiers.arithmetic import false_equation
-
 
 
 @dataclass
@@ -28,6 +26,8 @@ class LabelConfig(SamplingConfig):
     adaptive_batch: int = 2
     adaptive_target: str = "hard"
     step_style: str = "newline"  # how the traces' steps were split: sets the delimiter of rollout prompts
+    # The resolved prompt format (``Prompter.describe()``); empty: the plain format of a base model.
+    prompt_format: dict = field(default_factory=dict)
     # A continuation counts as correct only if it also holds no false arithmetic equation
     # (verifiers.arithmetic): reaching the gold answer through "47 / 2 = 23" is luck, not evidence.
     check_arithmetic: bool = True
@@ -46,9 +46,18 @@ class ShardResult:
     stats: dict = field(default_factory=dict)
 
 
-def rollout_request(trace: Trace, step_index: int, n: int, round_index: int, cfg: LabelConfig) -> GenRequest:
-    return cfg.request(build_prompt(trace.question, trace.steps[: step_index + 1], step_delimiter(cfg.step_style)),
-                       n=n, seed=seed_from("rollout", trace.trace_id, step_index, round_index, cfg.seed))
+def rollout_request(trace: Trace, step_index: int, n: int, round_index: int, cfg: LabelConfig,
+                    prompter: Prompter | None = None) -> GenRequest:
+    """``n`` continuations of the trace's first ``step_index + 1`` steps, in the policy's prompt format."""
+    prompter = prompter or Prompter.plain(cfg.step_style)
+    prompt = prompter.prefix_prompt(trace.question, trace.steps[: step_index + 1], trace.step_delimiters)
+    return cfg.request(prompt, n=n, stop=prompter.stops, add_special_tokens=prompter.add_special_tokens,
+                       seed=seed_from("rollout", trace.trace_id, step_index, round_index, cfg.seed))
+
+
+def make_prompter(cfg: LabelConfig, tokenizer) -> Prompter:
+    """The prompter of a label run: the recorded format against the engine's tokenizer (plain when none)."""
+    return prompter_from_provenance(cfg.prompt_format, tokenizer, default_style=cfg.step_style)
 
 
 def trace_false_steps(trace: Trace, cfg: LabelConfig) -> list[bool]:
@@ -66,7 +75,7 @@ def label_shard(engine: Engine, traces: Sequence[Trace], cfg: LabelConfig,
     if grade_many is None:
         from verifiers import grade_many
     strategy = cfg.make_strategy()
-    delimiter = step_delimiter(cfg.step_style)
+    prompter = make_prompter(cfg, getattr(engine, "tokenizer", None))
     states: list[LabelState] = [
         new_state(len(t.steps), bool(t.outcome_correct), t.final_answer is not None, trace_false_steps(t, cfg))
         for t in traces
@@ -79,14 +88,14 @@ def label_shard(engine: Engine, traces: Sequence[Trace], cfg: LabelConfig,
         if not asks:
             break
         round_index = stats["rounds"]
-        requests = [rollout_request(traces[t], ask.step_index, ask.n, round_index, cfg) for t, ask in asks]
+        requests = [rollout_request(traces[t], ask.step_index, ask.n, round_index, cfg, prompter) for t, ask in asks]
         start = time.perf_counter()
         completions = engine.generate(requests)
         stats["generate_s"] += time.perf_counter() - start
         pairs = []
         for (t, ask), samples in zip(asks, completions):
-            prefix = solution_text(traces[t].steps[: ask.step_index + 1], delimiter)
-            pairs.extend((prefix + delimiter + c.text, traces[t].gold_answer) for c in samples)
+            prefix = prompter.prefix_text(traces[t].steps[: ask.step_index + 1], traces[t].step_delimiters)
+            pairs.extend((prefix + c.text, traces[t].gold_answer) for c in samples)
         start = time.perf_counter()
         verdicts = iter(grade_many(pairs, workers=cfg.grade_workers, timeout=cfg.grade_timeout))
         stats["verify_s"] += time.perf_counter() - start
@@ -111,7 +120,9 @@ def label_shard(engine: Engine, traces: Sequence[Trace], cfg: LabelConfig,
         stats["requests"] += len(requests)
         stats["rollouts"] += sum(len(s) for s in completions)
     monotone = strategy.name != "full"
-    labels: list[StepLabels] = [aggregate(t, s, strategy.name, VERIFIER_NAME, monotone) for t, s in zip(traces, states)]
+    provenance = prompter.provenance() if cfg.prompt_format else ""
+    labels: list[StepLabels] = [aggregate(t, s, strategy.name, VERIFIER_NAME, monotone, prompter.question_prompt(t.question),
+                                          provenance) for t, s in zip(traces, states)]
     stats["generate_s"] = round(stats["generate_s"], 3)
     stats["verify_s"] = round(stats["verify_s"], 3)
     return ShardResult([asdict(x) for x in labels], [asdict(r) for r in rollouts], stats)

@@ -152,6 +152,7 @@ class PilotConfig:
     rollouts: int = 8
     max_tokens: int = 200
     step_style: str = "newline"
+    prompt_format: dict = field(default_factory=dict)  # the resolved prompt format (labelers.prompter)
     engine: str = "vllm"
     engine_kwargs: dict[str, Any] = field(default_factory=dict)
     progress: bool = False
@@ -195,7 +196,7 @@ def run_pilot(cfg: PilotConfig) -> tuple[int, list[PilotMeasure]]:
         stats = run_label(LabelRunConfig(
             traces=str(sample_path), out=str(out / f"pilot_{strategy}"),
             label=LabelConfig(strategy=strategy, rollouts=cfg.rollouts, max_tokens=cfg.max_tokens,
-                              step_style=cfg.step_style),
+                              step_style=cfg.step_style, prompt_format=cfg.prompt_format),
             engine=cfg.engine, engine_kwargs=cfg.engine_kwargs, shard_size=max(1, len(sample)),
             pool=PoolConfig(actors=1), progress=cfg.progress))
         stats = {**stats, "wall_s": round(time.time() - start, 2)}

@@ -47,6 +47,7 @@ class FlywheelConfig:
     rft_steps: int = 500  # rft: fine-tuning steps per round
     rft_vet: bool = False  # rft: keep only samples the round's PRM scores >= 0.5 at every step (hurt; docs/rl.md)
     heldout_n: int = 100  # held-out problems for the policy's greedy accuracy
+    prompt_format: str = "auto"  # how every stage prompts the policy (labelers.prompter): auto, chat or plain
     threads: int = 1
     seed: int = 0
 
@@ -107,14 +108,18 @@ def run_round(cfg: FlywheelConfig, round_index: int, policy: str, out: Path) -> 
     t0 = time.time()
     say(f"generate {cfg.samples} traces x {len(label_problems)} problems")
     engine = make_engine(cfg.engine, model=policy)  # reused by the search stage
+    from labelers.prompter import Prompter
     from pipelines.generate import GenerateConfig, generate_traces
 
+    prompter = Prompter.build(cfg.prompt_format, engine.tokenizer, Path(policy).name)
+    fmt = prompter.describe()
     generate_traces(engine, label_problems, out / "generate", Path(policy).name,
-                    GenerateConfig(samples=cfg.samples, seed=cfg.seed + round_index))
+                    GenerateConfig(samples=cfg.samples, seed=cfg.seed + round_index, prompt_format=fmt,
+                                   step_style=prompter.step_style.value), prompter=prompter)
     timings["generate_s"] = time.time() - t0
     t0 = time.time()
     say(f"label ({cfg.strategy}, N={cfg.rollouts})")
-    label_stats = _label_stage(cfg, round_index, policy, out)
+    label_stats = _label_stage(cfg, round_index, policy, out, fmt)
     timings["label_s"] = time.time() - t0
     t0 = time.time()
     say(f"train PRM ({cfg.prm_kind}, {cfg.prm_label_type} labels)")
@@ -122,11 +127,11 @@ def run_round(cfg: FlywheelConfig, round_index: int, policy: str, out: Path) -> 
     timings["prm_s"] = time.time() - t0
     t0 = time.time()
     say(f"search: majority vs PRM best-of-N on {cfg.search_problems} held-out problems")
-    sweep = _search_stage(cfg, engine, out)
+    sweep = _search_stage(cfg, engine, out, fmt)
     del engine
     timings["search_s"] = time.time() - t0
     t0 = time.time()
-    step = _policy_stage(cfg, policy, rl_problems, out, say)
+    step = _policy_stage(cfg, policy, rl_problems, out, say, fmt)
     timings["policy_step_s"] = time.time() - t0
     figures = _round_figures(cfg, round_index, policy, label_stats, prm_metrics, sweep, step)
     figures.update(timings_s={k: round(v, 1) for k, v in timings.items()}, wall_s=round(time.time() - started, 1))
@@ -134,7 +139,7 @@ def run_round(cfg: FlywheelConfig, round_index: int, policy: str, out: Path) -> 
     return figures
 
 
-def _label_stage(cfg: FlywheelConfig, round_index: int, policy: str, out: Path) -> dict:
+def _label_stage(cfg: FlywheelConfig, round_index: int, policy: str, out: Path, fmt: dict) -> dict:
     from engines.ray_pool import PoolConfig
     from labelers.rounds import LabelConfig
     from pipelines.label_run import LabelRunConfig, run_label
@@ -142,7 +147,8 @@ def _label_stage(cfg: FlywheelConfig, round_index: int, policy: str, out: Path) 
 
     stats = run_label(LabelRunConfig(
         traces=str(out / "generate" / "traces"), out=str(out / "label"),
-        label=LabelConfig(strategy=cfg.strategy, rollouts=cfg.rollouts, seed=cfg.seed + round_index),
+        label=LabelConfig(strategy=cfg.strategy, rollouts=cfg.rollouts, seed=cfg.seed + round_index,
+                          prompt_format=fmt, step_style=fmt["step_style"]),
         engine=cfg.engine, engine_kwargs={"model": policy}, pool=PoolConfig(actors=1)))
     write_label_report(out / "label")
     return stats
@@ -167,7 +173,7 @@ def _prm_stage(cfg: FlywheelConfig, policy: str, out: Path) -> dict:
     return evaluate_prm(out / "prm", out / "label", out / "prm_eval", split="val", threads=cfg.threads)
 
 
-def _search_stage(cfg: FlywheelConfig, engine, out: Path) -> dict:
+def _search_stage(cfg: FlywheelConfig, engine, out: Path, fmt: dict) -> dict:
     from pipelines.search_run import sweep_to_dir
     from prm_training.load import load_prm
     from search.config import SearchConfig
@@ -177,12 +183,12 @@ def _search_stage(cfg: FlywheelConfig, engine, out: Path) -> dict:
     if sweep_path.exists():
         return json.loads(sweep_path.read_text())
     sweep_cfg = SweepConfig(ns=powers_of_two(cfg.search_n), methods=("majority", "best-of-n", "weighted-sc"),
-                            step_ns=(), search=SearchConfig(seed=cfg.seed))
+                            step_ns=(), search=SearchConfig(seed=cfg.seed, prompt_format=fmt))
     return sweep_to_dir(engine, SynthSplit().heldout(cfg.search_problems), sweep_cfg, out / "search",
                         load_prm(out / "prm", threads=cfg.threads), progress=False)
 
 
-def _policy_stage(cfg: FlywheelConfig, policy: str, rl_problems: list, out: Path, say) -> dict:
+def _policy_stage(cfg: FlywheelConfig, policy: str, rl_problems: list, out: Path, say, fmt: dict) -> dict:
     """RFT or RL from ``policy``; the summary, with ``next_policy`` the improved checkpoint."""
     prm = str((out / "prm").resolve())
     if cfg.policy_step == "rft":
@@ -192,7 +198,8 @@ def _policy_stage(cfg: FlywheelConfig, policy: str, rl_problems: list, out: Path
         summary = run_rft(RFTConfig(
             policy=policy, prm=prm if cfg.rft_vet else "", samples=cfg.rft_samples,
             temperature=cfg.rl_temperature, steps=cfg.rft_steps, seed=cfg.seed, heldout_n=cfg.heldout_n,
-            eval_every=cfg.rft_steps, engine=cfg.engine, threads=cfg.threads), rl_problems, out / "rft")
+            eval_every=cfg.rft_steps, engine=cfg.engine, threads=cfg.threads, prompt_format=fmt), rl_problems,
+            out / "rft")
         return {**summary, "next_policy": f"{out.name}/rft/policy"}
     from rl.config import RLConfig
     from rl.trainer import run_rl
@@ -203,7 +210,8 @@ def _policy_stage(cfg: FlywheelConfig, policy: str, rl_problems: list, out: Path
         group_size=cfg.rl_group_size, iterations=cfg.rl_iterations,
         problems_per_iteration=cfg.rl_problems_per_iteration, lr=cfg.rl_lr, kl_coef=cfg.rl_kl_coef,
         temperature=cfg.rl_temperature, ppo_epochs=cfg.rl_ppo_epochs, seed=cfg.seed,
-        heldout_n=cfg.heldout_n, eval_every=max(1, cfg.rl_iterations), threads=cfg.threads, progress=True),
+        heldout_n=cfg.heldout_n, eval_every=max(1, cfg.rl_iterations), threads=cfg.threads, progress=True,
+        prompt_format=fmt),
         rl_problems, out / "rl")
     return {**summary, "next_policy": f"{out.name}/rl/policy"}
 

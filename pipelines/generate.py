@@ -7,15 +7,15 @@ shards already written, and seeds derive from problem ids, so it reproduces them
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Sequence
 
 from data.parquet_io import write_json_atomic, write_records
-from data.prompt_format import build_prompt
 from data.records import Problem, Trace, content_id, make_trace_id, seed_from
 from data.synthetic import SOURCE as SYNTHETIC, gold_step_labels
-from labelers.step_split import StepStyle, split_steps
+from labelers.prompter import Prompter
+from labelers.step_split import StepStyle
 from engines.base import Engine, GenRequest, SamplingConfig
 from pipelines.run_dir import ensure_manifest
 
@@ -24,6 +24,7 @@ from pipelines.run_dir import ensure_manifest
 class GenerateConfig(SamplingConfig):
     samples: int = 4
     step_style: str = StepStyle.NEWLINE.value
+    prompt_format: dict = field(default_factory=dict)  # the resolved prompt format (Prompter.describe())
     shard_size: int = 100  # problems per shard (one engine call, one file)
     grade_timeout: float = 5.0
 
@@ -35,40 +36,47 @@ class GenerateConfig(SamplingConfig):
             raise ValueError(f"GenerateConfig.shard_size must be >= 1, got {self.shard_size}")
 
 
-def trace_requests(problems: Sequence[Problem], cfg: GenerateConfig) -> list[GenRequest]:
+def trace_requests(problems: Sequence[Problem], cfg: GenerateConfig, prompter: Prompter) -> list[GenRequest]:
     return [
-        cfg.request(build_prompt(p.question), n=cfg.samples, seed=seed_from("generate", p.problem_id, cfg.seed))
+        cfg.request(prompter.question_prompt(p.question), n=cfg.samples, stop=prompter.stops,
+                    add_special_tokens=prompter.add_special_tokens,
+                    seed=seed_from("generate", p.problem_id, cfg.seed))
         for p in problems
     ]
 
 
-def sample_traces(engine: Engine, problems: Sequence[Problem], policy: str, cfg: GenerateConfig) -> list[Trace]:
+def sample_traces(engine: Engine, problems: Sequence[Problem], policy: str, cfg: GenerateConfig,
+                  prompter: Prompter | None = None) -> list[Trace]:
     """``cfg.samples`` graded traces per problem, in problem order."""
     from verifiers import grade_many
 
-    completions = engine.generate(trace_requests(problems, cfg))
+    prompter = prompter or Prompter.plain(cfg.step_style)
+    completions = engine.generate(trace_requests(problems, cfg, prompter))
     texts = [(c.text, p.gold_answer) for p, cs in zip(problems, completions) for c in cs]
     verdicts = iter(grade_many(texts, timeout=cfg.grade_timeout))
+    provenance = prompter.provenance() if cfg.prompt_format else ""
     traces = []
     for problem, samples in zip(problems, completions):
         for k, completion in enumerate(samples):
             verdict = next(verdicts)
-            steps = split_steps(completion.text, cfg.step_style)
+            trace_id = make_trace_id(problem.problem_id, policy, k, cfg.seed)
+            steps, delimiters = prompter.steps_of(completion.text, trace_id)
             gold = None
             if problem.source == SYNTHETIC and problem.gold_steps:
                 gold = gold_step_labels(problem.gold_steps, steps)
             traces.append(Trace(
-                trace_id=make_trace_id(problem.problem_id, policy, k, cfg.seed),
-                problem_id=problem.problem_id, question=problem.question, gold_answer=problem.gold_answer,
-                steps=steps, policy=policy, final_answer=verdict.extracted, outcome_correct=verdict.correct,
-                gold_labels=gold, source=problem.source, gold_steps=problem.gold_steps,
+                trace_id=trace_id, problem_id=problem.problem_id, question=problem.question,
+                gold_answer=problem.gold_answer, steps=steps, policy=policy, final_answer=verdict.extracted,
+                outcome_correct=verdict.correct, gold_labels=gold, source=problem.source,
+                gold_steps=problem.gold_steps, step_delimiters=delimiters, prompt_format=provenance,
             ))
     return traces
 
 
 def generate_traces(engine: Engine, problems: Sequence[Problem], out_dir: str | Path, policy: str,
-                    cfg: GenerateConfig, progress: bool = True) -> dict:
-    """Write ``out_dir/traces/shard-NNNNN.parquet``; skip shards already there. Returns a summary."""
+                    cfg: GenerateConfig, progress: bool = True, prompter: Prompter | None = None) -> dict:
+    """Write ``out_dir/traces/shard-NNNNN.parquet``; skip shards already there. Returns a summary.
+    ``prompter`` (default: the plain format, split by ``cfg.step_style``) renders the prompts."""
     from tqdm import tqdm
 
     out_dir = Path(out_dir)
@@ -84,7 +92,7 @@ def generate_traces(engine: Engine, problems: Sequence[Problem], out_dir: str | 
         if path.exists():
             skipped += 1
         else:
-            traces = sample_traces(engine, shard, policy, cfg)
+            traces = sample_traces(engine, shard, policy, cfg, prompter)
             write_records(path, traces)
             written += 1
         bar.update(1)

@@ -26,7 +26,6 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
-from data.prompt_format import build_prompt
 from prm_training.prm_format import PRMConfig
 
 KIND = "likelihood"
@@ -50,25 +49,30 @@ def calibrated(weights: Sequence[float], bias: float, features: Sequence[float])
     return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z))))
 
 
-def step_token_spans(tokenizer, question: str, steps: Sequence[str]) -> tuple[list[int], list[list[int]]]:
-    """Token ids of the policy text and, per step, the indices of the tokens inside that step."""
-    text = build_prompt(question)
+def step_token_spans(tokenizer, prompt: str, steps: Sequence[str], delimiter: str = "\n",
+                     add_special_tokens: bool = True) -> tuple[list[int], list[list[int]]]:
+    """Token ids of the policy text (the rendered ``prompt``, then each step and its delimiter) and, per
+    step, the indices of the tokens inside that step."""
+    text = prompt
     char_spans = []
     for step in steps:
         char_spans.append((len(text), len(text) + len(step)))
-        text += step + "\n"
-    enc = tokenizer(text, return_offsets_mapping=True, add_special_tokens=True)
+        text += step + delimiter
+    enc = tokenizer(text, return_offsets_mapping=True, add_special_tokens=add_special_tokens)
     offsets = enc["offset_mapping"]
     spans = [[i for i, (s, e) in enumerate(offsets) if e > s and s >= a and e <= b and i > 0] for a, b in char_spans]
     return list(enc["input_ids"]), spans
 
 
 def likelihood_features(model, tokenizer, items: Sequence[tuple[str, list[str]]], batch_size: int = 32,
-                        max_length: int = 512) -> list[list[tuple[float, float]]]:
-    """Per item, ``(step_min, running_min)`` for every step (one batched forward pass per chunk)."""
+                        max_length: int = 512, prompter=None) -> list[list[tuple[float, float]]]:
+    """Per ``(rendered prompt, steps)`` item, ``(step_min, running_min)`` for every step (one batched forward
+    pass per chunk). ``prompter`` (default: plain) gives the step delimiter and the special-token rule."""
     import torch
 
-    encoded = [step_token_spans(tokenizer, q, steps) for q, steps in items]
+    delimiter = prompter.delimiter if prompter is not None else "\n"
+    special = prompter.add_special_tokens if prompter is not None else True
+    encoded = [step_token_spans(tokenizer, prompt, steps, delimiter, special) for prompt, steps in items]
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     out: list[list[tuple[float, float]]] = []
     for start in range(0, len(encoded), batch_size):
@@ -131,6 +135,7 @@ class LikelihoodPRMScorer:
         calibration = config.train.get("calibration", {})
         self.weights = list(calibration["weights"])
         self.bias = float(calibration["bias"])
+        self.prompter = config.prompter(tokenizer)
 
     @classmethod
     def from_pretrained(cls, path: str | Path, batch_size: int = 32, threads: int | None = None,
@@ -151,13 +156,28 @@ class LikelihoodPRMScorer:
     def score_batch(self, items: Sequence[Any]) -> list[list[float]]:
         from prm_training.scoring import as_item
 
-        pairs = [as_item(item) for item in items]
-        feats = likelihood_features(self.model, self.tokenizer, pairs, self.batch_size, self.config.max_length)
-        return [[calibrated(self.weights, self.bias, f) for f in per_step] for per_step in feats]
+        pairs = [(self.prompter.question_prompt(q), steps) for q, steps in map(as_item, items)]
+        return self._score(pairs)
 
     def score_rows(self, rows: Sequence[dict]) -> list[list[float]]:
-        """Scores for StepLabels rows (``prompt`` + ``completions``)."""
-        return self.score_batch([(row["prompt"], list(row["completions"])) for row in rows])
+        """Scores for StepLabels rows (``prompt``, rendered as the policy saw it, + ``completions``)."""
+        return self._score([(row["prompt"], list(row["completions"])) for row in rows])
+
+    def _score(self, pairs: Sequence[tuple[str, list[str]]]) -> list[list[float]]:
+        feats = likelihood_features(self.model, self.tokenizer, pairs, self.batch_size, self.config.max_length,
+                                    self.prompter)
+        return [[calibrated(self.weights, self.bias, f) for f in per_step] for per_step in feats]
+
+
+def tag_tokens_if_any(tokenizer):
+    """The step-tag tokens when the tokenizer has them as single tokens, else empty ones: a likelihood PRM
+    reads no tag, and a real model's vocabulary need not hold Math-Shepherd's."""
+    from prm_training.prm_format import PRMTokens, resolve_tokens
+
+    try:
+        return resolve_tokens(tokenizer)
+    except ValueError:
+        return PRMTokens("", -1, "", -1, "", -1)
 
 
 def fit_likelihood_prm(labels: str | Path, out: str | Path, base_model: str = "", label_type: str = "hard",
@@ -170,8 +190,8 @@ def fit_likelihood_prm(labels: str | Path, out: str | Path, base_model: str = ""
     from data.assets import default_policy_path
     from labelers.metrics import roc_auc
     from data.provenance import portable_path, source_ref
-    from prm_training.prm_data import labels_fingerprint, load_label_rows, split_rows, target_values
-    from prm_training.prm_format import resolve_tokens
+    from prm_training.prm_data import (labels_fingerprint, labels_prompt_format, load_label_rows, split_rows,
+                                       target_values)
     from prm_training.prm_model import load_causal_lm
 
     if label_type not in ("hard", "soft"):
@@ -181,11 +201,14 @@ def fit_likelihood_prm(labels: str | Path, out: str | Path, base_model: str = ""
     base = Path(base_model or default_policy_path()).resolve()
     model, tokenizer = load_causal_lm(base)
     rows = [r for r in load_label_rows(labels) if r["completions"]]
+    prompt_format = labels_prompt_format(rows)
+    prompter = PRMConfig(tokens=None, label_type=label_type, base_model="", prompt_format=prompt_format).prompter(
+        tokenizer)
     train_rows, val_rows = split_rows(rows, val_fraction)
     if not train_rows:
         raise ValueError(f"{labels}: no training rows after the split (val_fraction {val_fraction})")
     feats = likelihood_features(model, tokenizer, [(r["prompt"], list(r["completions"])) for r in train_rows],
-                                batch_size)
+                                batch_size, prompter=prompter)
     x = [f for per_trace in feats for f in per_trace]
     y = [t for r in train_rows for t in target_values(r, label_type)]
     weights, bias = fit_logistic(x, y)
@@ -197,14 +220,19 @@ def fit_likelihood_prm(labels: str | Path, out: str | Path, base_model: str = ""
             shutil.copy2(f, out / f.name)
     run_id, sha = labels_fingerprint(labels)
     base_ref = source_ref(base, relative_to=out)
-    config = PRMConfig(tokens=resolve_tokens(tokenizer), label_type=label_type, base_model=base_ref["path"],
+    config = PRMConfig(tokens=tag_tokens_if_any(tokenizer), label_type=label_type, base_model=base_ref["path"],
                        labels_dir=portable_path(labels, relative_to=out), labels_run_id=run_id,
-                       labels_manifest_sha256=sha, val_fraction=val_fraction, kind=KIND,
+                       labels_manifest_sha256=sha, val_fraction=val_fraction, kind=KIND, prompt_format=prompt_format,
                        train={"calibration": {"features": list(FEATURES), "weights": weights, "bias": bias},
                               "train_steps": len(x), "train_traces": len(train_rows),
                               "base_model_sha256": base_ref["sha256"]},
-                       metrics={"train_step_auc_vs_labels": round(train_auc, 4)})
+                       metrics={"train_step_auc_vs_labels": _round(train_auc)})
     config.save(out)
     return {"status": "finished", "out": str(out), "kind": KIND, "weights": weights, "bias": bias,
             "train_traces": len(train_rows), "val_traces": len(val_rows), "train_steps": len(x),
-            "train_step_auc_vs_labels": round(train_auc, 4), "wall_s": round(time.time() - start, 1)}
+            "train_step_auc_vs_labels": _round(train_auc), "wall_s": round(time.time() - start, 1)}
+
+
+def _round(value: float | None) -> float | None:
+    """An AUC rounded for the record; None (one class only) stays None."""
+    return None if value is None else round(value, 4)

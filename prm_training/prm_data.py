@@ -110,10 +110,31 @@ def make_examples(rows: Sequence[dict], tokenizer, tokens: PRMTokens, label_type
             raise ValueError(f"trace {row.get('trace_id')}: {len(steps)} steps but {len(targets)} labels")
         if not steps:
             continue
-        ids, positions = encode_steps(tokenizer, row["prompt"], steps, tokens, max_length)
+        ids, positions = encode_steps(tokenizer, row["prompt"], steps, tokens, max_length,
+                                      add_special_tokens=not row.get("prompt_format") or _is_plain(row))
         if positions:
             examples.append(PRMExample(ids, positions, targets[: len(positions)], row.get("trace_id", ""), index))
     return examples
+
+
+def _is_plain(row: dict) -> bool:
+    return '"kind": "plain"' in (row.get("prompt_format") or '"kind": "plain"')
+
+
+def labels_prompt_format(rows: Sequence[dict]) -> dict:
+    """The one prompt format all label rows were made in (``{}`` for the plain format of a base model).
+
+    >>> labels_prompt_format([{"prompt_format": ""}, {}])
+    {}
+    >>> labels_prompt_format([{"prompt_format": '{"kind": "chat"}'}])
+    {'kind': 'chat'}
+    """
+    found = {row.get("prompt_format") or "" for row in rows}
+    if len(found) > 1:
+        raise ValueError(f"labels: field prompt_format: the rows mix {len(found)} prompt formats "
+                         f"({sorted(found)[:2]}...); train a PRM on labels of one format")
+    text = found.pop() if found else ""
+    return json.loads(text) if text else {}
 
 
 def load_split_examples(labels, tokenizer, tokens: PRMTokens, label_type: str, max_length: int,

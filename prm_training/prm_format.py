@@ -76,13 +76,14 @@ def resolve_tokens(tokenizer, step_tag: str = STEP_TAG, good: str = GOOD_TOKEN, 
 
 
 def encode_steps(tokenizer, prompt: str, steps: Sequence[str], tokens: PRMTokens,
-                 max_length: int | None = None) -> tuple[list[int], list[int]]:
+                 max_length: int | None = None, add_special_tokens: bool = True) -> tuple[list[int], list[int]]:
     """Token ids of ``prm_text(prompt, steps)`` and the positions of its step tags, one per step.
 
     With ``max_length``, the ids are cut there and only the tags that survive are returned
     (so ``len(positions)`` may be smaller than ``len(steps)``).
     """
-    ids = tokenizer(prm_text(prompt, steps, tokens.step_tag, tokens.tag_prefix, tokens.step_separator))["input_ids"]
+    text = prm_text(prompt, steps, tokens.step_tag, tokens.tag_prefix, tokens.step_separator)
+    ids = tokenizer(text, add_special_tokens=add_special_tokens)["input_ids"]
     positions = [i for i, t in enumerate(ids) if t == tokens.step_tag_id]
     if len(positions) != len(steps):
         raise ValueError(f"found {len(positions)} step tags for {len(steps)} steps (does the prompt hold a tag?)")
@@ -108,6 +109,15 @@ class PRMConfig:
     metrics: dict[str, Any] = field(default_factory=dict)
     format_version: int = PRM_FORMAT_VERSION
     kind: str = "tag"  # "tag": Math-Shepherd head at the step tag; "likelihood": prm_training.likelihood_prm
+    # How the question was rendered in the training labels (labelers.prompter description; {}: plain), so
+    # a scorer renders a new question the same way.
+    prompt_format: dict = field(default_factory=dict)
+
+    def prompter(self, tokenizer):
+        """The prompter that renders a question as this PRM saw questions in training."""
+        from labelers.prompter import prompter_from_provenance
+
+        return prompter_from_provenance(self.prompt_format, tokenizer)
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)

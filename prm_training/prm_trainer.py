@@ -130,7 +130,11 @@ def train_prm(labels: str | Path, out: str | Path, cfg: PRMTrainConfig | None = 
                "wall_s_this_run": round(time.time() - start, 1)}
     if state["epoch"] < cfg.epochs:
         return {**summary, "status": "stopped early (rerun the same command to resume)"}
-    export_prm(model, tokenizer, prm_config(cfg, tokens, labels, run_id, labels_sha, state, out), out)
+    from prm_training.prm_data import labels_prompt_format
+
+    prm_cfg = prm_config(cfg, tokens, labels, run_id, labels_sha, state, out)
+    prm_cfg.prompt_format = labels_prompt_format(train_rows + val_rows)
+    export_prm(model, tokenizer, prm_cfg, out)
     state["summary"] = summary
     (last_checkpoint(out) / STATE).write_text(json.dumps(state, indent=2))
     return {**summary, "status": "finished"}

@@ -13,7 +13,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Sequence
 
-from data.prompt_format import build_prompt
 from prm_training.prm_format import PRMConfig
 from prm_training.scoring import as_item
 
@@ -25,6 +24,7 @@ class TagPRMScorer:
         self.config = config
         self.tokens = config.tokens
         self.batch_size = batch_size
+        self.prompter = config.prompter(tokenizer)
         model_max = getattr(model.config, "max_position_embeddings", None) or config.max_length
         self.max_length = min(max_length or model_max, model_max)
 
@@ -60,7 +60,8 @@ class TagPRMScorer:
         examples = []
         for item in items:
             question, steps = as_item(item)
-            ids, positions = encode_steps(self.tokenizer, build_prompt(question), steps, self.tokens)
+            ids, positions = encode_steps(self.tokenizer, self.prompter.question_prompt(question), steps, self.tokens,
+                                          add_special_tokens=self.prompter.add_special_tokens)
             if len(ids) > self.max_length:
                 raise ValueError(f"PRM input of {len(ids)} tokens exceeds max_length {self.max_length}")
             examples.append(PRMExample(ids, positions, [0.0] * len(positions)))

@@ -27,7 +27,6 @@ import os
 from pathlib import Path
 from typing import Any, Sequence
 
-from data.prompt_format import build_prompt
 from prm_training.prm_format import PRMConfig, encode_steps, vllm_settings
 from prm_training.scoring import as_item
 
@@ -39,6 +38,7 @@ class VLLMPRMScorer:
         self.config = config
         self.tokens = config.tokens
         self.max_length = max_length
+        self.prompter = config.prompter(tokenizer)
 
     @classmethod
     def from_pretrained(cls, path: str | Path, max_model_len: int | None = None,
@@ -77,7 +77,8 @@ class VLLMPRMScorer:
             question, steps = as_item(item)
             if not steps:
                 continue
-            ids, _ = encode_steps(self.tokenizer, build_prompt(question), steps, self.tokens)
+            ids, _ = encode_steps(self.tokenizer, self.prompter.question_prompt(question), steps, self.tokens,
+                                  add_special_tokens=self.prompter.add_special_tokens)
             if len(ids) > self.max_length:
                 raise ValueError(f"PRM input of {len(ids)} tokens exceeds max_length {self.max_length}")
             prompts.append({"prompt_token_ids": ids})
@@ -98,6 +99,7 @@ class VLLMLikelihoodPRMScorer:
         calibration = config.train["calibration"]
         self.llm, self.tokenizer, self.config, self.max_length = llm, tokenizer, config, max_length
         self.weights, self.bias = list(calibration["weights"]), float(calibration["bias"])
+        self.prompter = config.prompter(tokenizer)
 
     @classmethod
     def from_pretrained(cls, path: str | Path, max_model_len: int | None = None,
@@ -125,7 +127,9 @@ class VLLMLikelihoodPRMScorer:
 
         from prm_training.likelihood_prm import step_token_spans, calibrated, features_from_token_logprobs
 
-        encoded = [step_token_spans(self.tokenizer, *as_item(item)) for item in items]
+        pairs = [as_item(item) for item in items]
+        encoded = [step_token_spans(self.tokenizer, self.prompter.question_prompt(q), steps, self.prompter.delimiter,
+                                    self.prompter.add_special_tokens) for q, steps in pairs]
         for ids, _ in encoded:
             if len(ids) > self.max_length:
                 raise ValueError(f"PRM input of {len(ids)} tokens exceeds max_length {self.max_length}")

@@ -1,7 +1,7 @@
 """``RLConfig``: the settings of a PPO-clip RL run (``prm-factory rl``), checked when built."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from engines.base import SamplingConfig
@@ -13,10 +13,10 @@ GOLD_PRM = "gold"  # the oracle PRM of the synthetic task (prm_training.oracle_s
 IDENTITY_FIELDS = ("policy", "prm", "reward", "group_size", "problems_per_iteration", "lr", "clip", "kl_coef",
                    "ppo_epochs", "minibatch_size", "temperature", "max_tokens", "seed", "heldout_n",
                    "no_answer_reward", "outcome_weight", "grad_clip", "clip_high", "negative_scale", "check_arithmetic",
-                   "stratify", "drop_zero_advantage")
+                   "stratify", "drop_zero_advantage", "prompt_format")
 # Fields added later, and the value that runs saved before them used.
 IDENTITY_DEFAULTS = {"clip_high": 0.0, "negative_scale": 1.0, "check_arithmetic": False, "stratify": False,
-                     "drop_zero_advantage": False}
+                     "drop_zero_advantage": False, "prompt_format": {}}
 
 
 @dataclass
@@ -59,6 +59,8 @@ class RLConfig(SamplingConfig):
     prm_batch_size: int = 32
     mc_strategy: str = "binary"  # --prm mc: how each sample is labeled online (see `prm-factory label`)
     mc_rollouts: int = 4  # --prm mc: continuations per probed prefix
+    # The policy's prompt format (labelers.prompter description); {}: the plain format of a base model.
+    prompt_format: dict = field(default_factory=dict)
     progress: bool = True
 
     def __post_init__(self):

@@ -3,19 +3,22 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from data.prompt_format import build_prompt
 from data.records import Problem, seed_from
 from engines.base import Engine, GenRequest
+from labelers.prompter import Prompter
 
 
 def policy_accuracy(engine: Engine, problems: Sequence[Problem], temperature: float = 0.0, samples: int = 1,
-                    seed: int = 0, max_tokens: int = 200) -> float:
-    """Mean fraction of correct samples per problem (greedy when ``temperature`` is 0)."""
+                    seed: int = 0, max_tokens: int = 200, prompter: Prompter | None = None) -> float:
+    """Mean fraction of correct samples per problem (greedy when ``temperature`` is 0), prompted as
+    ``prompter`` says (default: the plain format)."""
     from verifiers import grade_many
 
     if not problems:
         raise ValueError("policy_accuracy: no problems")
-    requests = [GenRequest(build_prompt(p.question), n=samples, temperature=temperature, max_tokens=max_tokens,
+    prompter = prompter or Prompter.plain()
+    requests = [GenRequest(prompter.question_prompt(p.question), n=samples, temperature=temperature,
+                           max_tokens=max_tokens, stop=prompter.stops, add_special_tokens=prompter.add_special_tokens,
                            seed=seed_from("eval", p.problem_id, seed)) for p in problems]
     outputs = engine.generate(requests)
     pairs = [(c.text, p.gold_answer) for p, cs in zip(problems, outputs) for c in cs]
@@ -23,12 +26,13 @@ def policy_accuracy(engine: Engine, problems: Sequence[Problem], temperature: fl
     return sum(v.correct for v in verdicts) / len(verdicts)
 
 
-def greedy_accuracy(model, tokenizer, problems: Sequence[Problem], max_tokens: int) -> float:
-    """Held-out greedy accuracy of the in-memory model (``policy_eval.policy_accuracy`` on an HF engine)."""
+def greedy_accuracy(model, tokenizer, problems: Sequence[Problem], max_tokens: int,
+                    prompter: Prompter | None = None) -> float:
+    """Held-out greedy accuracy of the in-memory model (``policy_accuracy`` on an HF engine)."""
     from engines.hf_engine import HFEngine
 
     engine = HFEngine.from_model(model, tokenizer)
-    return policy_accuracy(engine, problems, temperature=0.0, max_tokens=max_tokens)
+    return policy_accuracy(engine, problems, temperature=0.0, max_tokens=max_tokens, prompter=prompter)
 
 
 def check_problems(problems: Sequence[Problem], heldout: Sequence[Problem]) -> None:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -31,6 +31,7 @@ from data.parquet_io import write_json_atomic
 from data.records import Problem
 from engines.base import SamplingConfig
 from data.provenance import portable_path
+from labelers.prompter import prompter_from_provenance
 from rl.checkpoints import STATE, TRAINER, latest_checkpoint, read_log, save_checkpoint
 from rl.policy_eval import check_problems, greedy_accuracy
 
@@ -53,6 +54,8 @@ class RFTConfig(SamplingConfig):
     heldout_n: int = 300
     eval_every: int = 500
     engine: str = "vllm"  # sampling engine: "vllm" or "hf"
+    # The policy's prompt format (labelers.prompter description); {}: the plain format of a base model.
+    prompt_format: dict = field(default_factory=dict)
     threads: int = 2
     progress: bool = True
 
@@ -100,17 +103,17 @@ def keep_solution(correct: bool, false_equation: str | None, step_scores: Sequen
 
 def sample_and_select(cfg: RFTConfig, problems: Sequence[Problem]) -> dict[str, Any]:
     """Sample, grade and select; returns ``{"kept": [{"problem_id", "prompt", "completion"}], counts...}``."""
-    from data.prompt_format import build_prompt
     from data.records import seed_from
-    from labelers.step_split import split_steps
     from engines import make_engine
     from verifiers import grade_many
     from verifiers.arithmetic import false_equation
 
     _say(cfg, f"rft: sampling {cfg.samples} solutions of each of {len(problems)} problems ({cfg.engine})")
     engine = make_engine(cfg.engine, model=cfg.policy)
-    prompts = [build_prompt(p.question) for p in problems]
-    requests = [cfg.request(prompt, n=cfg.samples, seed=seed_from("rft", cfg.seed, p.problem_id))
+    prompter = prompter_from_provenance(cfg.prompt_format, engine.tokenizer)
+    prompts = [prompter.question_prompt(p.question) for p in problems]
+    requests = [cfg.request(prompt, n=cfg.samples, stop=prompter.stops,
+                            add_special_tokens=prompter.add_special_tokens, seed=seed_from("rft", cfg.seed, p.problem_id))
                 for prompt, p in zip(prompts, problems)]
     outputs = engine.generate(requests)
     del engine
@@ -124,7 +127,7 @@ def sample_and_select(cfg: RFTConfig, problems: Sequence[Problem]) -> dict[str, 
         scorer = load_scorer(cfg.prm, "hf", cfg.threads, problems)
         _say(cfg, f"rft: scoring the verified solutions with the PRM {cfg.prm}")
         todo = [i for i, v in enumerate(verdicts) if v.correct and wrong_eq[i] is None]
-        scored = scorer.score_batch([(flat[i][0].question, split_steps(flat[i][2].text)) for i in todo])
+        scored = scorer.score_batch([(flat[i][0].question, prompter.steps_of(flat[i][2].text)[0]) for i in todo])
         for i, sc in zip(todo, scored):
             scores[i] = list(sc)
     kept = [{"problem_id": p.problem_id, "prompt": prompt, "completion": c.text}
@@ -163,7 +166,8 @@ def run_rft(cfg: RFTConfig, problems: Sequence[Problem], out_dir: str | Path) ->
     tokenizer = AutoTokenizer.from_pretrained(cfg.policy)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    examples = completion_examples(tokenizer, kept)
+    prompter = prompter_from_provenance(cfg.prompt_format, tokenizer)
+    examples = completion_examples(tokenizer, kept, prompter)
 
     resume = latest_checkpoint(out, "step")
     model = AutoModelForCausalLM.from_pretrained(str(resume or cfg.policy), dtype=torch.float32)
@@ -176,8 +180,8 @@ def run_rft(cfg: RFTConfig, problems: Sequence[Problem], out_dir: str | Path) ->
         generator.set_state(blob["generator"])
     else:
         model.eval()
-        state = {"step": 0, "heldout_accuracy_before": greedy_accuracy(model, tokenizer, heldout, cfg.max_tokens),
-                 "wall_s": 0.0}
+        before = greedy_accuracy(model, tokenizer, heldout, cfg.max_tokens, prompter)
+        state = {"step": 0, "heldout_accuracy_before": before, "wall_s": 0.0}
     log_path = out / "log.jsonl"
     log_path.write_text("".join(json.dumps(x) + "\n" for x in read_log(log_path, "step", state["step"])))
     bar = tqdm(total=cfg.steps, initial=min(state["step"], cfg.steps), desc="rft", disable=not cfg.progress)
@@ -189,7 +193,7 @@ def run_rft(cfg: RFTConfig, problems: Sequence[Problem], out_dir: str | Path) ->
         bar.set_postfix(loss=f"{loss:.4f}")
         if step % cfg.eval_every == 0 or step == cfg.steps:
             model.eval()
-            accuracy = greedy_accuracy(model, tokenizer, heldout, cfg.max_tokens)
+            accuracy = greedy_accuracy(model, tokenizer, heldout, cfg.max_tokens, prompter)
             state["wall_s"] += time.time() - started
             started = time.time()
             with log_path.open("a") as f:
@@ -240,11 +244,13 @@ def _kept_samples(cfg: RFTConfig, problems: Sequence[Problem], out: Path) -> tup
     return kept, selected
 
 
-def completion_examples(tokenizer, kept: Sequence[dict]) -> list[tuple[list[int], list[float]]]:
-    """Token ids of prompt + completion + EOS, with loss weight 1 on the completion and EOS only."""
+def completion_examples(tokenizer, kept: Sequence[dict], prompter) -> list[tuple[list[int], list[float]]]:
+    """Token ids of prompt + completion + the end of the turn (EOS for the plain format), with loss weight 1
+    on the completion and its end only."""
+    end_id = prompter.end_of_turn_id(tokenizer)
     examples = []
     for row in kept:
-        prompt_ids = tokenizer(row["prompt"])["input_ids"]
-        completion_ids = tokenizer(row["completion"], add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+        prompt_ids = tokenizer(row["prompt"], add_special_tokens=prompter.add_special_tokens)["input_ids"]
+        completion_ids = tokenizer(row["completion"], add_special_tokens=False)["input_ids"] + [end_id]
         examples.append((prompt_ids + completion_ids, [0.0] * len(prompt_ids) + [1.0] * len(completion_ids)))
     return examples

@@ -1,9 +1,5 @@
 """RL samples: draw ``group_size`` solutions per problem from the policy being trained, split them into
-steps, grade them, and turn rewards into per-token advantages.
-
->>> step_of_chars("a = 1\\n\\nb = 2")
-[0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1]
-"""
+steps, grade them, and turn rewards into per-token advantages."""
 from __future__ import annotations
 
 import random
@@ -32,23 +28,13 @@ class Sample:
     advantages: list[float] = field(default_factory=list)
 
 
-def step_of_chars(text: str) -> list[int]:
-    """The step (0-based non-empty line) each character belongs to; a newline ends its own line's step,
-    blank lines belong to the step before them (the first step if none)."""
-    out: list[int] = []
-    step = -1
-    for line in text.split("\n"):
-        if line.strip():
-            step += 1
-        out.extend([max(step, 0)] * len(line))
-        out.append(max(step, 0))  # its newline
-    return out[: len(text)]
+def tokenize_completion(tokenizer, text: str, finished: bool, prompter=None) -> tuple[list[int], list[int]]:
+    """Completion token ids re-encoded from its text (plus EOS when the policy stopped) and the step index of
+    each token: for engines that hand out no token ids."""
+    from labelers.prompter import Prompter
 
-
-def tokenize_completion(tokenizer, text: str, finished: bool) -> tuple[list[int], list[int]]:
-    """Completion token ids (plus EOS when the policy stopped) and the step index of each token."""
     enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
-    chars = step_of_chars(text)
+    chars = (prompter or Prompter.plain()).char_steps(text)
     last = chars[-1] if chars else 0
     steps = [chars[start] if start < len(chars) else last for start, _ in enc["offset_mapping"]]
     ids = list(enc["input_ids"])
@@ -56,6 +42,18 @@ def tokenize_completion(tokenizer, text: str, finished: bool) -> tuple[list[int]
         ids.append(tokenizer.eos_token_id)
         steps.append(last)
     return ids, steps
+
+
+def sampled_token_steps(tokenizer, token_ids: Sequence[int], text: str, prompter) -> list[int]:
+    """The step index of each sampled token: the step of the first character it adds to the decoded text
+    (tokens past ``text``, such as the end-of-turn token, count to the last step)."""
+    chars = prompter.char_steps(text)
+    last = chars[-1] if chars else 0
+    steps, start = [], 0
+    for i in range(len(token_ids)):
+        steps.append(chars[start] if start < len(chars) else last)
+        start = len(tokenizer.decode(token_ids[: i + 1], skip_special_tokens=True))
+    return steps
 
 
 def problem_schedule(n_problems: int, per_iteration: int, iteration: int, seed: int) -> list[int]:
@@ -69,25 +67,32 @@ def problem_schedule(n_problems: int, per_iteration: int, iteration: int, seed: 
     return [order[(iteration * per_iteration + j) % n_problems] for j in range(per_iteration)]
 
 
-def rollout(model, tokenizer, problems: Sequence[Problem], cfg: RLConfig, iteration: int) -> list[Sample]:
-    """``group_size`` samples of each problem from the model being trained, split into steps and graded."""
-    from data.prompt_format import build_prompt
-    from labelers.step_split import split_steps
+def rollout(model, tokenizer, problems: Sequence[Problem], cfg: RLConfig, iteration: int,
+            prompter=None) -> list[Sample]:
+    """``group_size`` samples of each problem from the model being trained, split into steps and graded.
+    The update later scores exactly the sampled tokens, in the prompt format they were sampled in."""
     from engines.hf_engine import HFEngine
+    from labelers.prompter import Prompter
     from verifiers import grade_many
 
+    prompter = prompter or Prompter.plain()
     engine = HFEngine.from_model(model, tokenizer)
-    prompts = [build_prompt(p.question) for p in problems]
-    requests = [cfg.request(prompt, n=cfg.group_size, seed=seed_from("rl", cfg.seed, iteration, p.problem_id))
+    prompts = [prompter.question_prompt(p.question) for p in problems]
+    requests = [cfg.request(prompt, n=cfg.group_size, stop=prompter.stops, add_special_tokens=prompter.add_special_tokens,
+                            seed=seed_from("rl", cfg.seed, iteration, p.problem_id))
                 for prompt, p in zip(prompts, problems)]
     outputs = engine.generate(requests)
     samples = []
     for g, (prompt, completions) in enumerate(zip(prompts, outputs)):
-        prompt_ids = tokenizer(prompt)["input_ids"]
+        prompt_ids = tokenizer(prompt, add_special_tokens=prompter.add_special_tokens)["input_ids"]
         for c in completions:
             finished = c.finish_reason == "stop"
-            ids, steps_of = tokenize_completion(tokenizer, c.text, finished)
-            samples.append(Sample(g, prompt_ids, ids, steps_of, c.text, split_steps(c.text), finished))
+            if c.token_ids is not None:
+                ids, steps_of = list(c.token_ids), sampled_token_steps(tokenizer, c.token_ids, c.text, prompter)
+            else:
+                ids, steps_of = tokenize_completion(tokenizer, c.text, finished, prompter)
+            steps, _ = prompter.steps_of(c.text)
+            samples.append(Sample(g, prompt_ids, ids, steps_of, c.text, steps, finished))
     verdicts = grade_many([(s.text, problems[s.group].gold_answer) for s in samples])
     for s, v in zip(samples, verdicts):
         s.correct, s.has_answer = bool(v.correct), v.extracted is not None

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from data.records import Problem
+from labelers.prompter import prompter_from_provenance
 from rl.checkpoints import STATE, TRAINER, latest_checkpoint, read_log, save_checkpoint
 from rl.config import GOLD_PRM, IDENTITY_DEFAULTS, MC_PRM, RLConfig
 from rl.policy_eval import check_problems, greedy_accuracy
@@ -82,18 +83,19 @@ def run_rl(cfg: RLConfig, problems: Sequence[Problem], out_dir: str | Path) -> d
             return {**summary, "status": "already finished"}
 
     model, ref_model, tokenizer, optimizer = _load_models(cfg, resume)
+    prompter = prompter_from_provenance(cfg.prompt_format, tokenizer)
     scorer = _make_scorer(cfg, problems, model, tokenizer)
     if state["heldout_accuracy_before"] is None:
         from transformers import AutoTokenizer
 
         state["heldout_accuracy_before"] = greedy_accuracy(ref_model, AutoTokenizer.from_pretrained(cfg.policy),
-                                                           heldout, cfg.max_tokens)
+                                                           heldout, cfg.max_tokens, prompter)
     log_path = out / "log.jsonl"
     log = read_log(log_path, "iteration", state["iteration"])
     _write_log(log_path, log)
     bar = tqdm(total=cfg.iterations, initial=state["iteration"], desc=f"rl ({cfg.reward})", disable=not cfg.progress)
     for it in range(state["iteration"], cfg.iterations):
-        line = _iteration(model, ref_model, tokenizer, optimizer, scorer, problems, heldout, cfg, it)
+        line = _iteration(model, ref_model, tokenizer, optimizer, scorer, problems, heldout, cfg, it, prompter)
         log.append(line)
         with log_path.open("a") as f:
             f.write(json.dumps(line) + "\n")
@@ -109,7 +111,7 @@ def run_rl(cfg: RLConfig, problems: Sequence[Problem], out_dir: str | Path) -> d
                         **({"heldout": line["heldout_accuracy"]} if "heldout_accuracy" in line else {}))
     bar.close()
     state["wall_s"] = state.get("wall_s", 0.0) + (time.time() - started)
-    summary = _summary(cfg, state, log, model, tokenizer, heldout, out)
+    summary = _summary(cfg, state, log, model, tokenizer, heldout, out, prompter)
     summary_path.write_text(json.dumps(summary, indent=2))
     return summary
 
@@ -171,17 +173,19 @@ def _make_scorer(cfg: RLConfig, problems: Sequence[Problem], model, tokenizer):
 
         return MonteCarloStepScorer(problems, HFEngine.from_model(model, tokenizer),
                                     LabelConfig(strategy=cfg.mc_strategy, rollouts=cfg.mc_rollouts,
-                                                max_tokens=cfg.max_tokens, seed=cfg.seed))
+                                                max_tokens=cfg.max_tokens, seed=cfg.seed,
+                                                prompt_format=cfg.prompt_format))
     from prm_training.load import load_prm
 
     return load_prm(cfg.prm, batch_size=cfg.prm_batch_size)
 
 
-def _iteration(model, ref_model, tokenizer, optimizer, scorer, problems, heldout, cfg: RLConfig, it: int) -> dict:
+def _iteration(model, ref_model, tokenizer, optimizer, scorer, problems, heldout, cfg: RLConfig, it: int,
+               prompter) -> dict:
     """Sample, reward and update once; the iteration's log line."""
     t0 = time.time()
     batch = [problems[i] for i in problem_schedule(len(problems), cfg.problems_per_iteration, it, cfg.seed)]
-    samples = rollout(model, tokenizer, batch, cfg, it)
+    samples = rollout(model, tokenizer, batch, cfg, it, prompter)
     t_gen = time.time() - t0
     spent_before = getattr(scorer, "rollouts", 0)
     assign_rewards(samples, batch, cfg, scorer)
@@ -196,19 +200,20 @@ def _iteration(model, ref_model, tokenizer, optimizer, scorer, problems, heldout
             "gen_s": round(t_gen, 2), "iter_s": 0.0,
             **({"mc_rollouts": scorer.rollouts - spent_before} if cfg.prm == MC_PRM and scorer is not None else {})}
     if (it + 1) % cfg.eval_every == 0 or it + 1 == cfg.iterations:
-        line["heldout_accuracy"] = greedy_accuracy(model, tokenizer, heldout, cfg.max_tokens)
+        line["heldout_accuracy"] = greedy_accuracy(model, tokenizer, heldout, cfg.max_tokens, prompter)
     line["iter_s"] = round(time.time() - t0, 2)
     return {k: round(v, 4) if isinstance(v, float) and k not in parts else v for k, v in line.items()}
 
 
-def _summary(cfg: RLConfig, state: dict, log: list[dict], model, tokenizer, heldout, out: Path) -> dict[str, Any]:
+def _summary(cfg: RLConfig, state: dict, log: list[dict], model, tokenizer, heldout, out: Path,
+             prompter) -> dict[str, Any]:
     """Export the final policy and describe the run (``summary.json``)."""
     from data.provenance import portable_path
 
     evals = [x for x in log if "heldout_accuracy" in x]
     after = evals[-1]["heldout_accuracy"] if evals and evals[-1]["iteration"] == state["iteration"] else None
     if after is None:
-        after = greedy_accuracy(model, tokenizer, heldout, cfg.max_tokens)
+        after = greedy_accuracy(model, tokenizer, heldout, cfg.max_tokens, prompter)
     export_policy(model, cfg.policy, out / "policy")
     config = asdict(cfg)
     config.update(policy=portable_path(cfg.policy), prm=portable_path(cfg.prm))

@@ -11,7 +11,7 @@ Methods:
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from typing import Any, Sequence
 
@@ -35,6 +35,7 @@ class SearchConfig(SamplingConfig):
     max_steps: int = 10
     beam_width: int = 0  # 0: max(1, n // 4) for beam and lookahead; greedy-step always 1
     lookahead: int = 2  # greedy steps rolled out before scoring a lookahead candidate
+    prompt_format: dict = field(default_factory=dict)  # the resolved prompt format (labelers.prompter); {}: plain
     batch_problems: int = 64  # problems per engine round trip
 
     def __post_init__(self):
@@ -71,6 +72,13 @@ class SearchConfig(SamplingConfig):
 
 
 Scorer = Any  # anything with score_batch(list[(question, steps)]) -> list[list[float]] (PRMScorer, VLLMPRMScorer)
+
+
+def search_prompter(cfg: SearchConfig, engine):
+    """The policy's prompter for this search (plain, newline steps, when the config names no format)."""
+    from labelers.prompter import prompter_from_provenance
+
+    return prompter_from_provenance(cfg.prompt_format, getattr(engine, "tokenizer", None))
 
 
 def answer_of(text: str) -> str | None:

@@ -8,11 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from data.prompt_format import build_prompt
 from data.records import Problem, SearchResult, seed_from
 from engines.base import Engine
-from labelers.step_split import split_steps
-from search.config import Scorer, SearchConfig, answer_of, equivalent, safe_scores
+from search.config import Scorer, SearchConfig, answer_of, equivalent, safe_scores, search_prompter
 from search.select import aggregate_step_scores, best_index, majority_answer, weighted_answer
 
 
@@ -30,13 +28,16 @@ class SampledSolutions:
 def sample_solutions(engine: Engine, problems: Sequence[Problem], cfg: SearchConfig,
                      scorer: Scorer | None = None) -> list[SampledSolutions]:
     """``cfg.n`` solutions per problem in one engine call, with PRM step scores when a scorer is given."""
-    requests = [cfg.request(build_prompt(p.question), n=cfg.n, seed=seed_from("search", p.problem_id, cfg.seed))
+    prompter = search_prompter(cfg, engine)
+    requests = [cfg.request(prompter.question_prompt(p.question), n=cfg.n, stop=prompter.stops,
+                            add_special_tokens=prompter.add_special_tokens,
+                            seed=seed_from("search", p.problem_id, cfg.seed))
                 for p in problems]
     outputs = engine.generate(requests)
     sampled = [SampledSolutions(p, [c.text for c in cs], [c.n_tokens for c in cs], [answer_of(c.text) for c in cs])
                for p, cs in zip(problems, outputs)]
     if scorer is not None:
-        items = [(s.problem.question, split_steps(t)) for s in sampled for t in s.texts]
+        items = [(s.problem.question, prompter.steps_of(t)[0]) for s in sampled for t in s.texts]
         scores = iter(safe_scores(scorer, items))
         for s in sampled:
             s.step_scores = [next(scores) for _ in s.texts]

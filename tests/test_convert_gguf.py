@@ -18,23 +18,6 @@ GREEDY_TOKENS = 24
 
 
 @pytest.fixture(scope="module")
-def smollm2_gguf():
-    try:
-        return find_smollm2_gguf()
-    except FileNotFoundError as err:
-        pytest.skip(str(err))
-
-
-@pytest.fixture(scope="module")
-def smollm2_dir(smollm2_gguf, tmp_path_factory):
-    from pipelines.cli.main import main
-
-    out = tmp_path_factory.mktemp("smollm2") / "smollm2-hf"
-    assert main(["convert-gguf", "--gguf", str(smollm2_gguf), "--out", str(out)]) == 0
-    return out
-
-
-@pytest.fixture(scope="module")
 def greedy_request():
     return [GenRequest(build_prompt(QUESTION), n=1, temperature=0.0, max_tokens=GREEDY_TOKENS, seed=0)]
 

@@ -8,7 +8,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from pipelines import rft  # noqa: E402
+from rl import rft  # noqa: E402
 
 
 def test_doctests():

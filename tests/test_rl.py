@@ -212,7 +212,7 @@ def test_cli_defaults_are_the_config_defaults():
 
     args = vars(build_parser().parse_args(["rl", "--out", "x"]))
     defaults = {f.name: f.default for f in fields(RLConfig)}
-    shared = [name for name in defaults if name in args and name not in ("policy", "prm", "progress")]
+    shared = [name for name in defaults if name in args and name not in ("policy", "prm", "progress", "prompt_format")]
     assert len(shared) >= 20
     assert {name: args[name] for name in shared} == {name: defaults[name] for name in shared}
     assert args["n_train"] == 4000

@@ -7,11 +7,12 @@ from pathlib import Path
 from typing import Sequence
 
 from data.assets import default_policy_path
+from data.prompt_format import DEFAULT_INSTRUCTION, FORMAT_KINDS
 
 STEP_STYLES = ("newline", "paragraph", "step_marker")
 
 
-def add_engine_args(p: argparse.ArgumentParser, default: str = "vllm") -> None:
+def add_engine_args(p: argparse.ArgumentParser, default: str = "vllm", split_options: bool = True) -> None:
     p.add_argument("--engine", choices=["vllm", "hf", "openai"], default=default)
     p.add_argument("--policy", default=str(default_policy_path()),
                    help="HF checkpoint of the policy (default: the embedded tiny policy)")
@@ -21,6 +22,56 @@ def add_engine_args(p: argparse.ArgumentParser, default: str = "vllm") -> None:
     p.add_argument("--max-model-len", type=int, default=512,
                    help="vllm engine: context length (the tiny policy has 512; real models want 1024 or more)")
     p.add_argument("--kv-cache-bytes", type=int, default=512 << 20, help="vllm engine on CPU: KV cache size")
+    p.add_argument("--tokenizer", default=None,
+                   help="openai engine: a local copy of the served model's tokenizer, to render chat prompts")
+    add_prompt_args(p, split_options)
+
+
+def add_prompt_args(p: argparse.ArgumentParser, split_options: bool = True) -> None:
+    """How the policy is prompted and how its solutions split into steps (docs/real_models.md)."""
+    p.add_argument("--prompt-format", choices=FORMAT_KINDS, default="auto",
+                   help="chat: the policy tokenizer's chat template, the solution so far continued as the "
+                        "assistant's turn; plain: question + newline + steps (base models); auto (default): chat "
+                        "when the tokenizer has a chat template, else plain")
+    p.add_argument("--system-prompt", default=None, help="chat: a system message")
+    p.add_argument("--instruction", default=DEFAULT_INSTRUCTION,
+                   help="chat: appended to the question in the user turn ('' for none)")
+    p.add_argument("--step-style", choices=STEP_STYLES, default=None,
+                   help="how solutions split into steps (default: paragraph for chat, newline for plain)")
+    if split_options:
+        p.add_argument("--min-step-chars", dest="split_min_step_chars", type=int, default=0,
+                       help="steps shorter than this merge into a neighbour (long chains of thought)")
+        p.add_argument("--max-steps", dest="split_max_steps", type=int, default=None,
+                       help="neighbouring steps merge evenly so that a solution has at most this many "
+                            "(R1-style traces have hundreds of paragraphs)")
+
+
+def prompter_from_args(args, tokenizer, model_name: str | None = None):
+    """The run's ``Prompter``: the prompt options resolved against the policy's tokenizer."""
+    from data.prompt_format import PromptFormat
+    from labelers.prompter import Prompter
+
+    fmt = PromptFormat(args.prompt_format, args.system_prompt, args.instruction or None)
+    return Prompter.build(fmt, tokenizer, model_name or policy_name(args), args.step_style,
+                          getattr(args, "split_min_step_chars", 0), getattr(args, "split_max_steps", None))
+
+
+def cli_prompt_format(args) -> dict:
+    """The resolved prompt format of a command that takes ``--policy`` (default: the embedded policy)."""
+    from transformers import AutoTokenizer
+
+    policy = args.policy or str(default_policy_path())
+    return prompter_from_args(args, AutoTokenizer.from_pretrained(policy), Path(policy).name).describe()
+
+
+def policy_tokenizer(args):
+    """The policy's tokenizer (the openai engine's ``--tokenizer``), loaded without the model."""
+    from transformers import AutoTokenizer
+
+    path = args.tokenizer if args.engine == "openai" else args.policy
+    if not path:
+        return None
+    return AutoTokenizer.from_pretrained(path)
 
 
 def engine_kwargs(args) -> dict:
@@ -28,7 +79,7 @@ def engine_kwargs(args) -> dict:
     if args.engine == "openai":
         if not args.base_url:
             raise ValueError("--engine openai needs --base-url")
-        return {"base_url": args.base_url, "model": args.served_model}
+        return {"base_url": args.base_url, "model": args.served_model, "tokenizer": args.tokenizer}
     if not Path(args.policy).is_dir():
         raise ValueError(f"--policy {args.policy}: no such checkpoint directory")
     kwargs = {"model": str(Path(args.policy).resolve())}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from pipelines.cli.common import STEP_STYLES, add_engine_args, engine_kwargs
+from pipelines.cli.common import add_engine_args, engine_kwargs, policy_tokenizer, prompter_from_args
 
 
 def cmd_estimate(args) -> None:
@@ -15,8 +15,10 @@ def cmd_estimate(args) -> None:
     configure_runtime(args.out)
     strategies = tuple(s.strip() for s in args.strategies.split(",") if s.strip())
     kwargs = engine_kwargs(args)
+    prompter = prompter_from_args(args, policy_tokenizer(args))
     cfg = PilotConfig(traces=args.traces, out=args.out, pilot=args.pilot, strategies=strategies,
-                      rollouts=args.rollouts, max_tokens=args.max_tokens, step_style=args.step_style,
+                      rollouts=args.rollouts, max_tokens=args.max_tokens, step_style=prompter.step_style.value,
+                      prompt_format=prompter.describe(),
                       engine=args.engine, engine_kwargs=kwargs, progress=not args.no_progress)
     n_valid, measures = run_pilot(cfg)
     dataset = args.dataset_traces or n_valid
@@ -43,7 +45,6 @@ def add_subcommands(sub) -> None:
     p.add_argument("--strategies", default="full,binary,adaptive")
     p.add_argument("--rollouts", type=int, default=8)
     p.add_argument("--max-tokens", type=int, default=200)
-    p.add_argument("--step-style", choices=STEP_STYLES, default="newline")
     p.add_argument("--dataset-traces", type=int, default=0, help="traces in the whole dataset (default: the input's)")
     p.add_argument("--tokens-per-s-per-gpu", type=float, default=5777.0,
                    help="generated tokens/s of one GPU (default 5777: vLLM, Llama-3.1-8B FP8, one H100, MLPerf "

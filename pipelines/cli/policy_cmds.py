@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from pipelines.cli.common import add_engine_args, build_engine, load_cli_problems
+from pipelines.cli.common import add_engine_args, build_engine, load_cli_problems, prompter_from_args
 
 
 def cmd_synth(args) -> None:
@@ -31,10 +31,13 @@ def cmd_eval_policy(args) -> None:
 
     problems = load_cli_problems(args.problems, args.n)
     engine = build_engine(args)
-    greedy = policy_accuracy(engine, problems, temperature=0.0, seed=args.seed)
-    sampled = policy_accuracy(engine, problems, temperature=1.0, samples=args.samples, seed=args.seed)
+    prompter = prompter_from_args(args, engine.tokenizer)
+    greedy = policy_accuracy(engine, problems, temperature=0.0, seed=args.seed, prompter=prompter)
+    sampled = policy_accuracy(engine, problems, temperature=1.0, samples=args.samples, seed=args.seed,
+                              prompter=prompter)
     result = {"problems": len(problems), "greedy_accuracy": round(greedy, 4),
               f"mean_accuracy_T1_{args.samples}_samples": round(sampled, 4), "engine": args.engine,
+              "prompt_format": prompter.fmt.kind,
               "policy": str(args.policy)}
     print(json.dumps(result, indent=2))
 

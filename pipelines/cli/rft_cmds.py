@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 
-from pipelines.cli.common import load_cli_problems
+from pipelines.cli.common import add_prompt_args, cli_prompt_format, load_cli_problems
 
 
 def cmd_rft(args) -> None:
     from rl.rft import RFTConfig, run_rft
 
-    cfg = RFTConfig(policy=args.policy or "", prm=args.prm or "", prm_threshold=args.prm_threshold,
+    cfg = RFTConfig(prompt_format=cli_prompt_format(args),
+                    policy=args.policy or "", prm=args.prm or "", prm_threshold=args.prm_threshold,
                     samples=args.samples, temperature=args.temperature, max_tokens=args.max_tokens,
                     check_arithmetic=not args.no_check_arithmetic, steps=args.steps, batch_size=args.batch_size,
                     lr=args.lr, seed=args.seed, heldout_n=args.heldout_n, eval_every=args.eval_every,
@@ -48,5 +49,6 @@ def add_subcommands(sub) -> None:
     p.add_argument("--eval-every", type=int, default=500, help="held-out greedy accuracy and a checkpoint every N steps")
     p.add_argument("--engine", choices=["vllm", "hf"], default="vllm", help="sampling engine")
     p.add_argument("--threads", type=int, default=2)
+    add_prompt_args(p)
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_rft)

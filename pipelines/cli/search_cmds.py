@@ -1,11 +1,10 @@
-"""``prm-factory search`` and ``prm-factory eval-search``: guided search with a PRM.
-
-"""
+"""``prm-factory search`` and ``prm-factory eval-search``: guided search with a PRM."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
-from pipelines.cli.common import add_engine_args, build_engine, load_cli_problems
+from pipelines.cli.common import add_engine_args, build_engine, load_cli_problems, prompter_from_args
 
 METHOD_NAMES = ("majority", "best-of-n", "weighted-sc", "greedy-step", "beam", "lookahead")
 AGGREGATION_NAMES = ("min", "last", "prod", "mean")
@@ -15,12 +14,14 @@ def _problems(args):
     return load_cli_problems(args.problems, args.limit)
 
 
-def _search_config(args, method: str, n: int):
+def _search_config(args, method: str, n: int, engine):
     from search.config import SearchConfig
 
+    prompter = prompter_from_args(args, engine.tokenizer)
     return SearchConfig(method=method, n=n, aggregation=args.aggregation, temperature=args.temperature,
                         max_tokens=args.max_tokens, step_max_tokens=args.step_max_tokens, max_steps=args.max_steps,
-                        beam_width=args.beam_width, lookahead=args.lookahead, seed=args.seed)
+                        beam_width=args.beam_width, lookahead=args.lookahead, seed=args.seed,
+                        prompt_format=prompter.describe())
 
 
 def _common(args) -> dict:
@@ -31,7 +32,6 @@ def cmd_search(args) -> None:
     from pipelines.search_run import search_to_dir
     from search.config import PRM_METHODS
 
-    cfg = _search_config(args, args.method, args.n)
     if args.method in PRM_METHODS and not args.prm:
         raise ValueError(f"--method {args.method} needs --prm CKPT")
     problems = _problems(args)
@@ -39,6 +39,7 @@ def cmd_search(args) -> None:
 
     scorer = load_scorer(args.prm if args.method in PRM_METHODS else None, args.prm_backend, args.threads, problems)
     engine = build_engine(args, cache_dir=args.out)
+    cfg = _search_config(args, args.method, args.n, engine)
     summary = search_to_dir(engine, problems, cfg, args.out, scorer, extra=_common(args))
     print(json.dumps({k: v for k, v in summary.items() if k != "config"}, indent=2))
     print(f"output directory: {args.out}")
@@ -55,21 +56,21 @@ def cmd_eval_search(args) -> None:
     if any(m != "majority" for m in methods) and not args.prm:
         raise ValueError("--methods other than majority need --prm CKPT")
     step_ns = tuple(int(x) for x in args.step_ns.split(",") if x.strip())
-    cfg = SweepConfig(ns=powers_of_two(args.n_max), methods=methods, step_ns=step_ns,
-                      search=_search_config(args, "best-of-n", args.n_max))
     problems = _problems(args)
     from prm_training.load import load_scorer
 
     scorer = load_scorer(args.prm, args.prm_backend, args.threads, problems)
     engine = build_engine(args, cache_dir=args.out)
+    cfg = SweepConfig(ns=powers_of_two(args.n_max), methods=methods, step_ns=step_ns,
+                      search=_search_config(args, "best-of-n", args.n_max, engine))
     sweep = sweep_to_dir(engine, problems, cfg, args.out, scorer, extra=_common(args))
-    print((__import__("pathlib").Path(args.out) / "sweep.md").read_text())
+    print((Path(args.out) / "sweep.md").read_text())
     print(json.dumps(sweep["timings"]))
     print(f"output directory: {args.out}")
 
 
 def _add_search_args(p) -> None:
-    add_engine_args(p)
+    add_engine_args(p, split_options=False)
     p.add_argument("--problems", default=None, help="problems file (default: the synthetic held-out set)")
     p.add_argument("--limit", type=int, default=300, help="problems to use (default 300)")
     p.add_argument("--prm", default=None,

@@ -4,7 +4,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pipelines.cli.common import STEP_STYLES, add_engine_args, build_engine, engine_kwargs, policy_name
+from pipelines.cli.common import (add_engine_args, build_engine, engine_kwargs, policy_name, policy_tokenizer,
+                                  prompter_from_args)
 
 LABEL_SUMMARY = ["input_traces", "rejected", "traces", "steps", "rollouts", "rollouts_per_step", "generated_tokens",
                  "verdicts", "positive_label_fraction", "hard_accuracy", "hard_balanced_accuracy", "soft_auc",
@@ -16,10 +17,12 @@ def cmd_generate(args) -> None:
     from pipelines.generate import GenerateConfig, generate_traces
 
     problems = load_problems(args.problems, limit=args.limit)
-    cfg = GenerateConfig(samples=args.samples, temperature=args.temperature, max_tokens=args.max_tokens,
-                         seed=args.seed, shard_size=args.shard_size, step_style=args.step_style)
     engine = build_engine(args, cache_dir=args.out)
-    summary = generate_traces(engine, problems, args.out, policy_name(args), cfg)
+    prompter = prompter_from_args(args, engine.tokenizer)
+    cfg = GenerateConfig(samples=args.samples, temperature=args.temperature, max_tokens=args.max_tokens,
+                         seed=args.seed, shard_size=args.shard_size, step_style=prompter.step_style.value,
+                         prompt_format=prompter.describe())
+    summary = generate_traces(engine, problems, args.out, policy_name(args), cfg, prompter=prompter)
     print(json.dumps({k: v for k, v in summary.items() if k != "config"}, indent=2))
 
 
@@ -30,9 +33,10 @@ def cmd_label(args) -> None:
     from pipelines.label_run import LabelRunConfig, run_label
 
     configure_runtime(args.out)
+    prompter = prompter_from_args(args, policy_tokenizer(args))
     label = LabelConfig(strategy=args.strategy, rollouts=args.rollouts, max_tokens=args.max_tokens, seed=args.seed,
-                        temperature=args.temperature, step_style=args.step_style,
-                        check_arithmetic=args.check_arithmetic)
+                        temperature=args.temperature, step_style=prompter.step_style.value,
+                        prompt_format=prompter.describe(), check_arithmetic=args.check_arithmetic)
     cfg = LabelRunConfig(traces=args.traces, out=args.out, label=label, engine=args.engine,
                          engine_kwargs=engine_kwargs(args), shard_size=args.shard_size,
                          pool=PoolConfig(actors=args.actors, ray_address=args.ray_address))
@@ -55,7 +59,6 @@ def add_subcommands(sub) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--shard-size", type=int, default=100)
     p.add_argument("--limit", type=int, default=None)
-    p.add_argument("--step-style", choices=STEP_STYLES, default="newline")
     p.set_defaults(func=cmd_generate)
 
     p = sub.add_parser("label", help="Monte Carlo step labels for traces, on Ray engine actors")
@@ -68,8 +71,6 @@ def add_subcommands(sub) -> None:
     p.add_argument("--max-tokens", type=int, default=200)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--shard-size", type=int, default=64, help="traces per shard")
-    p.add_argument("--step-style", choices=STEP_STYLES, default="newline",
-                   help="how the traces were split into steps (sets the delimiter of rollout prompts)")
     p.add_argument("--no-check-arithmetic", dest="check_arithmetic", action="store_false",
                    help="count every continuation that reaches the gold answer, even through a false equation "
                         "such as '47 / 2 = 23' (plain Math-Shepherd; default: such lucky continuations are rejected)")
