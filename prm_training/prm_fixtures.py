@@ -14,7 +14,9 @@ from data.prompt_format import build_prompt
 from data.records import StepLabels, content_id
 
 
-def fixture_rows(n_problems: int = 12, traces_per_problem: int = 3, seed: int = 0) -> list[StepLabels]:
+def fixture_rows(n_problems: int = 12, traces_per_problem: int = 3, seed: int = 0,
+                 prompter=None) -> list[StepLabels]:
+    """Rows in the plain format, or with ``prompter`` (``labelers.prompter``) in its format."""
     rng = random.Random(seed)
     rows = []
     for p in range(n_problems):
@@ -34,33 +36,42 @@ def fixture_rows(n_problems: int = 12, traces_per_problem: int = 3, seed: int = 
             hard = [n > 0 for n in n_correct]
             first_error = next((i for i, h in enumerate(hard) if not h), None)
             rows.append(StepLabels(
-                prompt=build_prompt(question), completions=steps, labels=hard, trace_id=content_id(pid, t),
+                prompt=prompter.question_prompt(question) if prompter else build_prompt(question), completions=steps, labels=hard, trace_id=content_id(pid, t),
                 problem_id=pid, soft_labels=soft, n_rollouts=[4, 4], n_correct=n_correct,
-                first_error=first_error, strategy="full", policy="fixture", verifier="fixture", gold_labels=gold))
+                first_error=first_error, strategy="full", policy="fixture", verifier="fixture", gold_labels=gold,
+                prompt_format=prompter.provenance() if prompter else ""))
     return rows
 
 
 def write_label_fixture(run_dir: str | Path, n_problems: int = 12, traces_per_problem: int = 3,
-                        seed: int = 0) -> Path:
+                        seed: int = 0, prompter=None) -> Path:
     """A label run directory: ``labels/shard-00000.parquet`` and ``manifest.json`` (with a ``run_id``)."""
     from data.parquet_io import write_records
 
     run_dir = Path(run_dir)
-    rows = fixture_rows(n_problems, traces_per_problem, seed)
+    rows = fixture_rows(n_problems, traces_per_problem, seed, prompter)
     write_records(run_dir / "labels" / "shard-00000.parquet", rows)
     manifest = {"run_id": content_id("fixture-run", n_problems, traces_per_problem, seed), "stage": "label"}
     (run_dir / "manifest.json").write_text(json.dumps(manifest, indent=2))
     return run_dir
 
 
-def make_tiny_base(out: str | Path, hidden_size: int = 64, num_layers: int = 2, seed: int = 0) -> Path:
-    """A randomly initialised Llama (head_dim 32, so vLLM CPU loads it) with the embedded policy's tokenizer."""
+CHATML_TEMPLATE = ("{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
+                   "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
+
+
+def make_tiny_base(out: str | Path, hidden_size: int = 64, num_layers: int = 2, seed: int = 0,
+                   chat_template: str | None = None) -> Path:
+    """A randomly initialised Llama (head_dim 32, so vLLM CPU loads it) with the embedded policy's tokenizer,
+    and with ``chat_template`` (e.g. ``CHATML_TEMPLATE``) a chat model's."""
     import torch
     from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
     from data.assets import default_policy_path
 
     tokenizer = AutoTokenizer.from_pretrained(str(default_policy_path()))
+    if chat_template:
+        tokenizer.chat_template = chat_template
     torch.manual_seed(seed)
     config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=hidden_size, intermediate_size=2 * hidden_size,
                          num_hidden_layers=num_layers, num_attention_heads=hidden_size // 32,

@@ -28,3 +28,18 @@ def test_openai_engine_against_vllm_serve(server_url, vllm_engine):
     served = [cs[0].text for cs in engine.generate(greedy)]
     offline = [cs[0].text for cs in vllm_engine.generate(greedy)]
     assert sum(a == b for a, b in zip(served, offline)) >= len(greedy) - 1
+
+
+def test_rendered_prompts_are_sent_as_they_are(server_url, vllm_engine):
+    """A chat-rendered prompt holds its own special tokens: both engines must not add a BOS in front, so the
+    served and the offline greedy continuations agree token for token."""
+    problems = SynthSplit().heldout(4)
+    bos = vllm_engine.tokenizer.bos_token or ""
+    reqs = [GenRequest(bos + build_prompt(p.question), n=1, temperature=0.0, max_tokens=60,
+                       add_special_tokens=False) for p in problems]
+    served = [cs[0].text for cs in make_engine("openai", base_url=server_url).generate(reqs)]
+    offline = [cs[0].text for cs in vllm_engine.generate(reqs)]
+    plain = [cs[0].text for cs in vllm_engine.generate([GenRequest(build_prompt(p.question), n=1, temperature=0.0,
+                                                                   max_tokens=60) for p in problems])]
+    assert sum(a == b for a, b in zip(served, offline)) >= len(reqs) - 1
+    assert sum(a == b for a, b in zip(offline, plain)) >= len(reqs) - 1  # BOS written by hand == BOS added
