@@ -31,6 +31,10 @@ FORMAT_KINDS = ("plain", "chat", "auto")
 DEFAULT_INSTRUCTION = "Please reason step by step, and put your final answer within \\boxed{}."
 FORMAT_OPTION = "--prompt-format"
 THINK_OPEN = "<think>"
+# ChatML turns, the template the embedded policy is trained with (and a common one among instruct models).
+CHATML_TEMPLATE = ("{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
+                   "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
+CHATML_SPECIAL_TOKENS = ("<|im_start|>", "<|im_end|>")
 
 
 def build_prompt(question: str, steps_prefix: list[str] | tuple[str, ...] = (), delimiter: str = STEP_DELIMITER) -> str:

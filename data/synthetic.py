@@ -33,7 +33,7 @@ TEMPLATES = {
 
 ANSWER_PREFIX = "The answer is "
 _EQUATION = re.compile(r"^\s*(-?\d+)\s*([-+*/x×÷])\s*(-?\d+)\s*=\s*(-?\d+)\s*\.?\s*(.*)$")
-_ANSWER = re.compile(r"^\s*The answer is\s+(-?\d+)\s*\.?\s*$")
+_ANSWER = re.compile(r"^\s*The answer is\s+(?:\\boxed\{\s*(-?\d+)\s*\}|(-?\d+))\s*\.?\s*$")
 _OP_ALIASES = {"x": "*", "×": "*", "÷": "/"}
 
 
@@ -135,6 +135,19 @@ def canonical_steps(chain: list[Operation]) -> list[str]:
     return steps
 
 
+def boxed_steps(steps: list[str]) -> list[str]:
+    """The steps as a chat model writes them: the final answer in ``\\boxed{}``, as the instruction asks.
+
+    >>> boxed_steps(["2 + 3 = 5", "5 * 2 = 10. The answer is 10"])
+    ['2 + 3 = 5', '5 * 2 = 10. The answer is \\\\boxed{10}.']
+    """
+    out = list(steps)
+    head, sep, answer = out[-1].rpartition(ANSWER_PREFIX)
+    if sep and answer.strip().lstrip("-").isdigit():
+        out[-1] = f"{head}{ANSWER_PREFIX}\\boxed{{{answer.strip()}}}."
+    return out
+
+
 def make_problem(cfg: SynthConfig, seed: int, index: int) -> Problem:
     """The ``index``-th problem of the stream for ``seed``; independent of other indices."""
     rng = random.Random(f"{seed}:{index}")
@@ -192,7 +205,7 @@ def parse_gold_chain(gold_steps: list[str]) -> list[Operation]:
 def _parse_step(step: str) -> _ParsedStep:
     answer_only = _ANSWER.match(step)
     if answer_only:
-        return _ParsedStep(answer=int(answer_only.group(1)))
+        return _ParsedStep(answer=int(answer_only.group(1) or answer_only.group(2)))
     match = _EQUATION.match(step)
     if not match:
         return _ParsedStep(tail_ok=False)
@@ -201,7 +214,7 @@ def _parse_step(step: str) -> _ParsedStep:
     parsed = _ParsedStep(operation=Operation(int(left), op, int(right), int(result)))
     if tail:
         answer = _ANSWER.match(tail)
-        parsed.answer = int(answer.group(1)) if answer else None
+        parsed.answer = int(answer.group(1) or answer.group(2)) if answer else None
         parsed.tail_ok = answer is not None
     return parsed
 

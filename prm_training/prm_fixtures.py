@@ -10,7 +10,7 @@ import json
 import random
 from pathlib import Path
 
-from data.prompt_format import build_prompt
+from data.prompt_format import CHATML_TEMPLATE, build_prompt  # noqa: F401  (CHATML_TEMPLATE: for callers)
 from data.records import StepLabels, content_id
 
 
@@ -54,10 +54,6 @@ def write_label_fixture(run_dir: str | Path, n_problems: int = 12, traces_per_pr
     manifest = {"run_id": content_id("fixture-run", n_problems, traces_per_problem, seed), "stage": "label"}
     (run_dir / "manifest.json").write_text(json.dumps(manifest, indent=2))
     return run_dir
-
-
-CHATML_TEMPLATE = ("{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
-                   "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
 
 
 def make_tiny_base(out: str | Path, hidden_size: int = 64, num_layers: int = 2, seed: int = 0,

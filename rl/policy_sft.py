@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from data.prompt_format import build_prompt, solution_text
-from data.synthetic import SynthConfig, SynthSplit
+from data.synthetic import SynthConfig, SynthSplit, boxed_steps
 
 
 @dataclass
@@ -38,6 +38,9 @@ class PolicyTrainConfig:
     # Fraction of training solutions with one wrong result whose later steps continue from the
     # written value (loss masked on the wrong step). 0 reproduces the shipped policy.
     error_propagation_prob: float = 0.0
+    # A chat model: ChatML turns, the question with the default instruction as the user turn, one step per
+    # paragraph ending with "The answer is \\boxed{N}." (the path real instruct models take).
+    chat: bool = False
     synth: SynthConfig = field(default_factory=SynthConfig)
 
     def __post_init__(self):
@@ -64,21 +67,41 @@ def training_solutions(problems, error_propagation_prob: float, seed: int) -> li
     return solutions
 
 
-def encode_examples(tokenizer, problems, question_weight: float, error_propagation_prob: float = 0.0, seed: int = 0):
-    """Token ids and per-token loss weights: ``question_weight`` on the prompt, 1 on the solution
-    and EOS, 0 on a deliberately wrong step."""
+def encode_examples(tokenizer, problems, question_weight: float, error_propagation_prob: float = 0.0, seed: int = 0,
+                    chat: bool = False):
+    """Token ids and per-token loss weights: ``question_weight`` on the prompt, 1 on the solution and its
+    end (EOS, or the end of the assistant's turn), 0 on a deliberately wrong step."""
+    prompter = _prompter(tokenizer, chat)
     examples = []
     for p, (steps, masked) in zip(problems, training_solutions(problems, error_propagation_prob, seed)):
-        ids = tokenizer(build_prompt(p.question))["input_ids"]
+        steps = boxed_steps(steps) if chat else steps
+        ids = tokenizer(prompter.question_prompt(p.question), add_special_tokens=not chat)["input_ids"]
         weights = [question_weight] * len(ids)
         for i, step in enumerate(steps):
-            piece = tokenizer(step + ("\n" if i < len(steps) - 1 else ""), add_special_tokens=False)["input_ids"]
+            text = step + (prompter.delimiter if i < len(steps) - 1 else "")
+            piece = tokenizer(text, add_special_tokens=False)["input_ids"]
             ids += piece
             weights += [0.0 if i == masked else 1.0] * len(piece)
         ids.append(tokenizer.eos_token_id)
         weights.append(1.0)
         examples.append((ids, weights))
     return examples
+
+
+def _prompter(tokenizer, chat: bool):
+    from labelers.prompter import Prompter
+
+    return Prompter.build("chat", tokenizer, "tiny-policy") if chat else Prompter.plain()
+
+
+def training_texts(problems, chat: bool) -> list[str]:
+    """What the tokenizer is trained on: each prompt and solution as the policy will see them."""
+    if not chat:
+        return [build_prompt(p.question) + solution_text(p.gold_steps) for p in problems]
+    from data.prompt_format import DEFAULT_INSTRUCTION
+
+    return [f"{p.question}\n\n{DEFAULT_INSTRUCTION}\n" + solution_text(boxed_steps(p.gold_steps), "\n\n")
+            for p in problems]
 
 
 def train_policy(out_dir: str | Path, cfg: PolicyTrainConfig | None = None, progress: bool = True) -> Path:
@@ -95,9 +118,9 @@ def train_policy(out_dir: str | Path, cfg: PolicyTrainConfig | None = None, prog
     torch.set_num_threads(cfg.num_threads)
     out_dir = Path(out_dir)
     problems = SynthSplit(cfg=cfg.synth).train(cfg.n_train_problems)
-    texts = [build_prompt(p.question) + solution_text(p.gold_steps) for p in problems]
-    tokenizer = build_tokenizer(texts, cfg.vocab_size)
-    examples = encode_examples(tokenizer, problems, cfg.question_loss_weight, cfg.error_propagation_prob, cfg.seed)
+    tokenizer = build_tokenizer(training_texts(problems, cfg.chat), cfg.vocab_size, chat=cfg.chat)
+    examples = encode_examples(tokenizer, problems, cfg.question_loss_weight, cfg.error_propagation_prob, cfg.seed,
+                               cfg.chat)
 
     model_cfg = LlamaConfig(
         vocab_size=len(tokenizer), hidden_size=cfg.hidden_size, intermediate_size=cfg.intermediate_size,

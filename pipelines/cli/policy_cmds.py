@@ -21,7 +21,8 @@ def cmd_train_policy(args) -> None:
 
     cfg = PolicyTrainConfig(steps=args.steps, lr=args.lr, seed=args.seed, hidden_size=args.hidden_size,
                             num_threads=args.threads, snapshot_every=args.snapshot_every,
-                            stop_after=args.stop_after, error_propagation_prob=args.error_propagation)
+                            stop_after=args.stop_after, error_propagation_prob=args.error_propagation,
+                            chat=args.chat)
     out = train_policy(args.out, cfg)
     print(f"saved policy to {out}")
 
@@ -63,6 +64,9 @@ def add_subcommands(sub) -> None:
     p.add_argument("--stop-after", type=int, default=0, help="stop after this many steps of the --steps schedule")
     p.add_argument("--error-propagation", type=float, default=0.0,
                    help="fraction of training solutions with one wrong result carried into later steps")
+    p.add_argument("--chat", action="store_true",
+                   help="train a chat model: ChatML turns, the instruction in the user turn, paragraph steps, "
+                        "\\boxed{} answers (the embedded policy is trained so)")
     p.set_defaults(func=cmd_train_policy)
 
     p = sub.add_parser("eval-policy", help="held-out greedy and sampled accuracy of a policy")
