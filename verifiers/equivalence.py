@@ -1,26 +1,41 @@
-"""Equivalence of two extracted answers: a cheap in-process decision, then the full check.
+"""Equivalence of two extracted answers: one comparison, two scalar back ends.
 
-* :func:`quick_decide` never touches sympy: normalized string equality, multiple-choice
-  letters, word answers, exact numbers. It returns ``None`` when it cannot decide.
-* :func:`check_equivalence` adds structure (tuples, intervals, sets, matrices, unions)
-  and sympy. It has **no time limit**: the public :func:`verifiers.is_equivalent`
-  runs it in a worker process that is killed on timeout.
+:func:`compare` normalizes both answers, splits them into structures (tuples, intervals,
+sets, lists, unions, matrices, ratios; inequalities become intervals) and compares their
+elements with a *scalar* check that answers True, False or None (cannot tell):
+
+* :func:`quick_decide` uses :func:`scalar_fast`, pure Python without sympy: exact numbers,
+  exact values of radicals, powers, factorials, ``\\pi`` and ``i`` (:mod:`.exact`), and
+  polynomial identities tested at random rational points. It returns None when the pair
+  needs sympy; the public API then sends it to a worker process.
+* :func:`check_equivalence` falls back to :mod:`.symbolic` (sympy) where the fast check
+  cannot tell. It has **no time limit**: call it inside a worker (see :mod:`.pool`).
 
 Example:
-    >>> quick_decide("1,000", "1000"), quick_decide("2\\\\sqrt{2}", "\\\\sqrt{8}") is None
+    >>> quick_decide("1,000", "1000"), quick_decide("2\\\\sqrt{2}", "\\\\sqrt{8}")
     (True, True)
-    >>> check_equivalence("2\\\\sqrt{2}", "\\\\sqrt{8}")
+    >>> quick_decide("\\\\sin^2 x + \\\\cos^2 x", "1") is None
+    True
+    >>> check_equivalence("\\\\sin^2 x + \\\\cos^2 x", "1")
     True
 """
 
 from __future__ import annotations
 
+import random
 import re
+from fractions import Fraction
+from typing import Callable
 
-from .normalize import compact, normalize_answer
-from .numeric import numbers_equal, parse_number
+from .exact import Exact, Inexact, evaluate
+from .latex_expr import Unsupported, parse_expr, variables
+from .normalize import compact, is_name, normalize_answer, split_top
+from .numeric import decimal_places, numbers_equal, parse_number, rounds_to
+from .relations import as_intervals
 from .screen import MAX_CHARS, screen
 from .structure import Structure, parse_structure
+
+Scalar = Callable[[str, str], "bool | None"]
 
 _MC_GOLD_RE = re.compile(r"^\(?([A-J])\)?$")
 _MC_PRED_RE = re.compile(r"^(?:\(([A-J])\)|([A-J])[.):]?)(?:\s.*)?$|^\(?([a-j])\)?$", re.S)
@@ -30,8 +45,13 @@ _MATH_WORDS = frozenset(
     "infty det max min gcd lcm mod deg arg lim cdot times".split()
 )
 _ENV_RE = re.compile(r"\\(?:begin|end|operatorname|mathbb|mathcal|mathfrak)\s*\{[^{}]*\}")
-_RELATION_RE = re.compile(r"<|>|\\[lg]eq?(?![A-Za-z])|\\[lg]t(?![A-Za-z])|\\neq")
+_RELATION_RE = re.compile(r"<|>|=|\\[lg]eq?(?![A-Za-z])|\\[lg]t(?![A-Za-z])|\\neq|\\approx")
+_FUNCTION_CALL_RE = re.compile(r"(?<![A-Za-z\\])[fghFGHPQ]\s*\(")
 MAX_ELEMENTS = 64
+MAX_DEPTH = 8
+PIT_POINTS = 3
+MAX_VARIABLES = 8
+_UNDECIDED = object()
 
 
 def mc_letter(gold: str) -> str | None:
@@ -67,127 +87,282 @@ def _text_key(s: str) -> str:
     return compact(s).casefold().strip(".")
 
 
-def quick_decide(pred: str, gold: str) -> bool | None:
-    """Decide cheaply without sympy, or return ``None`` when sympy is needed.
+# ---------------------------------------------------------------------------------------
+# scalar checks
+
+
+def _is_plain_number(s: str) -> bool:
+    return parse_number(s) is not None
+
+
+def _pit_safe(node: tuple, has_vars: bool) -> bool:
+    """No root, fractional power or factorial of an expression with variables (PIT would lie)."""
+    op = node[0]
+    if op in ("num", "var", "const"):
+        return True
+    if op in ("root", "fact", "binom") and has_vars and variables(node):
+        return False
+    if op == "pow" and variables(node[2]):
+        return False
+    return all(_pit_safe(child, has_vars) for child in node[1:] if isinstance(child, tuple))
+
+
+def _points(names: list[str], seed: str) -> list[dict[str, Exact]]:
+    rng = random.Random(seed)
+    return [
+        {v: Exact.rational(Fraction(rng.randrange(2**40, 2**41), rng.randrange(2**40, 2**41))) for v in names}
+        for _ in range(PIT_POINTS)
+    ]
+
+
+def _decimal_gold(value: Exact, gold: str) -> bool:
+    re_part, im_part = value.to_decimal(60)
+    return im_part == 0 and rounds_to(re_part, gold)
+
+
+def scalar_fast(p: str, g: str) -> bool | None:
+    """Compare two normalized scalars without sympy; None when it cannot tell.
+
+    Exact values compare exactly. The one tolerance: a gold written as a plain decimal is
+    an approximation at its written precision, so an exact prediction that rounds to it is
+    correct (``\\sqrt{2}`` against ``1.41``); a decimal prediction must equal it.
 
     Example:
-        >>> quick_decide("$76", "76"), quick_decide("(B)", "B"), quick_decide("0.5", "\\\\frac12")
-        (True, True, True)
+        >>> scalar_fast("\\\\frac{1}{3}", "0.33"), scalar_fast("0.333", "\\\\frac{1}{3}")
+        (True, False)
+        >>> scalar_fast("(x+1)^2", "x^2+2x+1"), scalar_fast("x^2+1", "x^2-1"), scalar_fast("\\\\ln 2", "1")
+        (True, False, None)
+    """
+    np_, ng = parse_number(p), parse_number(g)
+    if np_ is not None and ng is not None:
+        if numbers_equal(np_, ng):
+            return True
+        if decimal_places(g) is not None and decimal_places(p) is None and not np_.percent and not ng.percent:
+            return np_.decimal is False and rounds_to(_fraction_decimal(np_.value), g)
+        return False
+    pct_p, pct_g = p.endswith("%"), g.endswith("%")
+    if pct_p or pct_g:
+        return _percent_scalar(p, g, pct_p, pct_g)
+    if _FUNCTION_CALL_RE.search(p) or _FUNCTION_CALL_RE.search(g):
+        return None
+    try:
+        tp, tg = parse_expr(p), parse_expr(g)
+    except (Unsupported, RecursionError):
+        return None
+    names = sorted(variables(tp) | variables(tg))
+    if len(names) > MAX_VARIABLES or not (_pit_safe(tp, bool(names)) and _pit_safe(tg, bool(names))):
+        return None
+    try:
+        if not names:
+            vp, vg = evaluate(tp), evaluate(tg)
+            if vp == vg:
+                return True
+            if decimal_places(g) is not None and decimal_places(p) is None:
+                return _decimal_gold(vp, g)
+            return False
+        for env in _points(names, p + "\x00" + g):
+            if evaluate(tp, env) != evaluate(tg, env):
+                return False
+        return True
+    except (Inexact, ZeroDivisionError, OverflowError, RecursionError, ValueError):
+        return None
+
+
+def _fraction_decimal(q: Fraction):
+    from decimal import Decimal, localcontext
+
+    with localcontext() as ctx:
+        ctx.prec = 60
+        return Decimal(q.numerator) / Decimal(q.denominator)
+
+
+def _percent_scalar(p: str, g: str, pct_p: bool, pct_g: bool) -> bool | None:
+    """``v%`` against ``w``: equal when ``v == w`` or ``v/100 == w`` (both exact)."""
+    bare_p, bare_g = p.rstrip("%").strip(), g.rstrip("%").strip()
+    if pct_p and pct_g:
+        return scalar_fast(bare_p, bare_g)
+    pct, plain = (bare_p, bare_g) if pct_p else (bare_g, bare_p)
+    first = scalar_fast(pct, plain)
+    if first:
+        return True
+    second = scalar_fast("\\frac{" + pct + "}{100}", plain) if first is False else None
+    return second if first is False else None
+
+
+def _scalar_full(p: str, g: str, backend: str) -> bool:
+    fast = scalar_fast(p, g)
+    if fast is not None:
+        return fast
+    from .symbolic import symbolic_equal
+
+    return symbolic_equal(p, g, backend)
+
+
+# ---------------------------------------------------------------------------------------
+# structures
+
+
+def _and(results: list[bool | None]) -> bool | None:
+    if any(r is False for r in results):
+        return False
+    return None if any(r is None for r in results) else True
+
+
+def _split_name(item: str) -> tuple[str | None, str]:
+    parts = split_top(item, "=")
+    if len(parts) == 2 and parts[1].strip() and is_name(parts[0]):
+        return compact(parts[0]), parts[1].strip()
+    return None, item
+
+
+def _match_unordered(ps: list[str], gs: list[str], scalar: Scalar, depth: int) -> bool | None:
+    if len(ps) != len(gs) or len(gs) > MAX_ELEMENTS:
+        return False
+    unused = list(ps)
+    undecided = False
+    for g in gs:
+        for k, p in enumerate(unused):
+            r = _compare_strings(p, g, scalar, depth + 1)
+            if r:
+                del unused[k]
+                break
+            undecided = undecided or r is None
+        else:
+            return None if undecided else False
+    return True
+
+
+def _match_lists(sp: Structure, sg: Structure, scalar: Scalar, depth: int) -> bool | None:
+    """Lists and sets: unordered, except named values (``a=2, b=3``) that pair up by name."""
+    pn, gn = [_split_name(x) for x in sp.items], [_split_name(x) for x in sg.items]
+    p_names, g_names = [n for n, _ in pn], [n for n, _ in gn]
+    p_distinct = None not in p_names and len(set(p_names)) == len(p_names)
+    g_distinct = None not in g_names and len(set(g_names)) == len(g_names)
+    if len(pn) != len(gn):
+        return False
+    if p_distinct and g_distinct:
+        if set(p_names) != set(g_names):
+            return False
+        by_name = dict(pn)
+        return _and([_compare_strings(by_name[n], v, scalar, depth + 1) for n, v in gn])
+    if (p_distinct and all(n is None for n in g_names)) or (g_distinct and all(n is None for n in p_names)):
+        return _and([_compare_strings(a, b, scalar, depth + 1) for (_, a), (_, b) in zip(pn, gn)])
+    return _match_unordered([v for _, v in pn], [v for _, v in gn], scalar, depth)
+
+
+def _equal_structures(sp: Structure, sg: Structure, scalar: Scalar, depth: int) -> object:
+    """True, False, None (undecided) or ``_UNDECIDED`` when the two kinds do not compare."""
+    kinds = {sp.kind, sg.kind}
+    if kinds <= {"set", "list"}:
+        return _match_lists(sp, sg, scalar, depth)
+    if sp.kind != sg.kind:
+        return _UNDECIDED
+    if sg.kind in ("ordered", "ratio"):
+        if sp.brackets != sg.brackets or len(sp.items) != len(sg.items):
+            return False
+        return _and([_compare_strings(a, b, scalar, depth + 1) for a, b in zip(sp.items, sg.items)])
+    if sg.kind == "union":
+        return _match_unordered(list(sp.items), list(sg.items), scalar, depth)
+    if sg.kind == "matrix":
+        if len(sp.items) != len(sg.items) or any(len(a) != len(b) for a, b in zip(sp.items, sg.items)):
+            return False
+        return _and([_compare_strings(a, b, scalar, depth + 1)
+                     for ra, rb in zip(sp.items, sg.items) for a, b in zip(ra, rb)])
+    return _UNDECIDED
+
+
+def _intervals_of(p: str, g: str) -> tuple[str, str]:
+    """Rewrite one-variable inequalities as intervals where the other side is one too."""
+    ip, ig = as_intervals(p), as_intervals(g)
+    if ip and ig:
+        return (ip[1], ig[1]) if ip[0] == ig[0] else (p, g)
+    if ip and parse_structure(g).kind in ("ordered", "union"):
+        return ip[1], g
+    if ig and parse_structure(p).kind in ("ordered", "union"):
+        return p, ig[1]
+    return p, g
+
+
+def _compare_normalized(p: str, g: str, scalar: Scalar, depth: int) -> bool | None:
+    if depth > MAX_DEPTH:
+        return False
+    p, g = _intervals_of(p, g)
+    if compact(p) == compact(g):
+        return True
+    sp, sg = parse_structure(p), parse_structure(g)
+    if sp.kind == "scalar" and sg.kind == "scalar":
+        return scalar(p, g)
+    decided = _equal_structures(sp, sg, scalar, depth)
+    if decided is not _UNDECIDED:
+        return decided  # type: ignore[return-value]
+    matrix_expr = "matrix" in (sp.kind, sg.kind) and "\\begin" in (p if sp.kind != "matrix" else g)
+    if _RELATION_RE.search(p) or _RELATION_RE.search(g) or matrix_expr:
+        return scalar(p, g)
+    return False
+
+
+def _compare_strings(pred: str, gold: str, scalar: Scalar, depth: int) -> bool | None:
+    p, g = normalize_answer(pred), normalize_answer(gold)
+    if not p or not g:
+        return False
+    if compact(p) == compact(g):
+        return True
+    if is_wordy(p) or is_wordy(g):
+        return _text_key(p) == _text_key(g)
+    if screen(p) is not None or screen(g) is not None:
+        return False
+    return _compare_normalized(p, g, scalar, depth)
+
+
+def compare(pred: str, gold: str, scalar: Scalar) -> bool | None:
+    """Compare two extracted answers with the given scalar check (see module doc).
+
+    Example:
+        >>> compare("(p,q)=(3,2)", "(3, 2)", scalar_fast), compare("\\\\pm 3", "\\\\{3,-3\\\\}", scalar_fast)
+        (True, True)
     """
     if not isinstance(pred, str) or not isinstance(gold, str):
         return False
     if len(pred) > MAX_CHARS or len(gold) > MAX_CHARS:
         return pred.strip() == gold.strip() and bool(gold.strip())
-    p, g = normalize_answer(pred), normalize_answer(gold)
-    if not p or not g:
-        return False
-    if compact(p) == compact(g):
-        return True
-    letter = mc_letter(g)
+    g = normalize_answer(gold)
+    letter = mc_letter(g) if g else None
     if letter is not None:
-        return _pred_letter(p) == letter
-    if is_wordy(p) or is_wordy(g):
-        return _text_key(p) == _text_key(g)
-    np_, ng = parse_number(p), parse_number(g)
-    if np_ is not None and ng is not None:
-        return numbers_equal(np_, ng)
-    if screen(p) is not None:
-        return False
-    return None
+        return _pred_letter(normalize_answer(pred)) == letter
+    return _compare_strings(pred, gold, scalar, 0)
+
+
+def quick_decide(pred: str, gold: str) -> bool | None:
+    """Decide in-process without sympy, or return ``None`` when sympy is needed.
+
+    Example:
+        >>> quick_decide("$76", "76"), quick_decide("(B)", "B"), quick_decide("0.5", "\\\\frac12")
+        (True, True, True)
+        >>> quick_decide("20!", "2432902008176640001"), quick_decide("10:30", "10.5")
+        (False, False)
+    """
+    return compare(pred, gold, scalar_fast)
 
 
 def check_equivalence(pred: str, gold: str, backend: str = "math_verify") -> bool:
     """Full equivalence of two extracted answers (no time limit: use inside a worker).
 
-    ``backend`` picks the scalar comparison: ``"math_verify"`` (default) or plain
-    ``"sympy"`` simplification (for the ablation in ``bench/verifier_agreement.py``).
+    ``backend`` picks how sympy compares relations: ``"math_verify"`` (default) or plain
+    ``"sympy"`` (for the ablation in ``bench/verifier_agreement.py``).
 
     Example:
         >>> check_equivalence("(1, 2]", "\\\\left(1,2\\\\right]"), check_equivalence("[1,2]", "(1,2)")
         (True, False)
     """
-    quick = quick_decide(pred, gold)
-    if quick is not None:
-        return quick
-    p, g = normalize_answer(pred), normalize_answer(gold)
-    if screen(g) is not None:
-        return False
-    if _equal_normalized(p, g, 0, backend):
+    result = compare(pred, gold, lambda p, g: _scalar_full(p, g, backend))
+    if result:
         return True
     # "y = -x/2 + 3/4" against the equation "2x + 4y - 3 = 0": the assignment was reduced
     # to its value, so compare the two equations as written instead.
     pk, gk = normalize_answer(pred, keep_assignment=True), normalize_answer(gold, keep_assignment=True)
-    if (pk, gk) != (p, g) and "=" in pk and "=" in gk:
-        from .symbolic import symbolic_equal
+    if (pk, gk) != (normalize_answer(pred), normalize_answer(gold)) and "=" in pk and "=" in gk:
+        if screen(pk) is None and screen(gk) is None:
+            from .symbolic import symbolic_equal
 
-        return symbolic_equal(pk, gk, backend)
+            return symbolic_equal(pk, gk, backend)
     return False
-
-
-def _equal_elements(p: str, g: str, depth: int, backend: str) -> bool:
-    p, g = normalize_answer(p), normalize_answer(g)
-    if not p or not g:
-        return False
-    if compact(p) == compact(g):
-        return True
-    np_, ng = parse_number(p), parse_number(g)
-    if np_ is not None and ng is not None:
-        return numbers_equal(np_, ng)
-    if screen(p) is not None or screen(g) is not None:
-        return False
-    return _equal_normalized(p, g, depth, backend)
-
-
-def _match_unordered(ps: tuple, gs: tuple, depth: int, backend: str) -> bool:
-    if len(ps) != len(gs) or len(gs) > MAX_ELEMENTS:
-        return False
-    unused = list(ps)
-    for g in gs:
-        for k, p in enumerate(unused):
-            if _equal_elements(p, g, depth + 1, backend):
-                del unused[k]
-                break
-        else:
-            return False
-    return True
-
-
-def _equal_structures(sp: Structure, sg: Structure, depth: int, backend: str) -> bool | None:
-    kinds = {sp.kind, sg.kind}
-    if kinds <= {"set", "list"}:
-        return _match_unordered(sp.items, sg.items, depth, backend)
-    if sp.kind != sg.kind:
-        return None
-    if sg.kind == "ordered":
-        return (
-            sp.brackets == sg.brackets
-            and len(sp.items) == len(sg.items)
-            and all(_equal_elements(a, b, depth + 1, backend) for a, b in zip(sp.items, sg.items))
-        )
-    if sg.kind == "union":
-        return _match_unordered(sp.items, sg.items, depth, backend)
-    if sg.kind == "matrix":
-        if len(sp.items) != len(sg.items) or any(len(a) != len(b) for a, b in zip(sp.items, sg.items)):
-            return False
-        return all(
-            _equal_elements(a, b, depth + 1, backend)
-            for ra, rb in zip(sp.items, sg.items)
-            for a, b in zip(ra, rb)
-        )
-    return None
-
-
-def _equal_normalized(p: str, g: str, depth: int, backend: str) -> bool:
-    if depth > 8:
-        return False
-    sp, sg = parse_structure(p), parse_structure(g)
-    if sp.kind != "scalar" or sg.kind != "scalar":
-        decided = _equal_structures(sp, sg, depth, backend)
-        if decided is not None:
-            return decided
-        matrix_expr = "matrix" in (sp.kind, sg.kind) and "\\begin" in (p if sp.kind != "matrix" else g)
-        if not (_RELATION_RE.search(p) or _RELATION_RE.search(g) or matrix_expr):
-            return False
-    from .symbolic import symbolic_equal
-
-    return symbolic_equal(p, g, backend)

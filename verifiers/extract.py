@@ -1,5 +1,7 @@
 """Find the final answer in a model response (pure string work, no sympy).
 
+Only the final part is read: the text after the last ``</think>`` when there is one. A
+response that opens ``<think>`` and never closes it has no final part, hence no answer.
 Priority, and the last occurrence wins within each kind:
 
 1. ``\\boxed{...}`` / ``\\fbox{...}`` (nested braces matched; ``\\boxed 5`` too);
@@ -188,6 +190,21 @@ def _bare_answer(text: str) -> str | None:
     return inner
 
 
+def final_part(text: str) -> str | None:
+    """The text after the last ``</think>``; ``None`` when thinking was opened and never closed.
+
+    Example:
+        >>> final_part("<think>maybe 5</think>It is 6."), final_part("<think>maybe 5") is None
+        ('It is 6.', True)
+    """
+    end = text.rfind("</think>")
+    if end >= 0:
+        return text[end + len("</think>") :]
+    if "<think>" in text:
+        return None
+    return text
+
+
 def extract_answer(text: object) -> str | None:
     """The final answer of a response, or ``None`` when it states none.
 
@@ -204,6 +221,9 @@ def extract_answer(text: object) -> str | None:
     if not isinstance(text, str):
         return None
     try:
+        text = final_part(text)
+        if text is None:
+            return None
         tail = text.rstrip()[-MAX_SCAN_CHARS:].replace("\x00", "")
         boxed = last_boxed(tail)
         if boxed is not None:

@@ -59,7 +59,14 @@ _SPACE_THOUSANDS_RE = re.compile(r"^[-+]?\d{1,3}(?: \d{3})+(?:\.\d+)?%?$")
 _PI_RE = re.compile(r"(?<![\\A-Za-z])pi(?![A-Za-z])")
 _INF_RE = re.compile(r"(?<![\\A-Za-z])(?:infinity|inf|oo)(?![A-Za-z])|\\inf(?:ty)?(?![A-Za-z])")
 _SQRT_WORD_RE = re.compile(r"(?<![\\A-Za-z])sqrt(?![A-Za-z])")
-_SEPARATOR_RE = re.compile(r"\s+(?:and|or)\s+|\s*,?\s*\\(?:text|mbox)\{\s*,?\s*(?:and|or)\s*\}\s*")
+_SEPARATOR_RE = re.compile(
+    r"\s*,?\s+(?:and|or)\s+|\s*,?\s*\\(?:text|mbox)\{\s*,?\s*(?:and|or)\s*\}\s*|(?<=[)\]}])\s*(?:and|or)\s*(?=[(\[{\\])"
+    r"|\s*;\s*"
+)
+_REALS_RE = re.compile(
+    r"^(?:\\mathbb\s*\{?\s*R\s*\}?|\\R|\\Re|all real numbers|\(-\\infty,\+?\\infty\))$"
+)
+_PLUS_INF_RE = re.compile(r"(?<=[,(\[])\s*\+\s*(?=\\infty)")
 _SIMPLE_LHS_RE = re.compile(
     r"^(?:[A-Za-z]|\\[a-zA-Z]+)(?:_\{?[\w]+\}?)?'*(?:\([A-Za-z,\s]*\))?$|^[A-Za-z]{1,3}$"
 )
@@ -145,23 +152,43 @@ def split_top(s: str, sep: str) -> list[str]:
     return parts
 
 
-def strip_assignment(s: str) -> str:
-    """``x = 5`` -> ``5``; ``f(x) = 2x`` -> ``2x``; ``x \\in [1,2]`` -> ``[1,2]``.
+_NAME_NOISE_RE = re.compile(r"_\{[^{}]*\}|_\w|\\(?:frac|dfrac|left|right|mathbf|mathrm|overline|vec|angle)(?![A-Za-z])|[{}()|:,' ]")
+_GREEK_RE = re.compile(r"\\(?:alpha|beta|gamma|delta|theta|lambda|mu|phi|psi|omega|sigma|tau|rho)(?![A-Za-z])")
 
-    Only a simple left-hand side (a variable, a function of variables, a short name)
-    is dropped; ``x^2 + y^2 = 1`` stays an equation.
+
+def is_name(lhs: str) -> bool:
+    """True when ``lhs`` only names something: ``x``, ``f(x)``, ``(p,q)``, ``|AB|``, ``A:B``, ``\\frac{NO}{BO}``.
+
+    A left side with an operator or a digit outside a subscript (``x+y``, ``2x``, ``x^2``) is an
+    expression, and its equation is kept.
 
     Example:
-        >>> strip_assignment("k = 2"), strip_assignment("x+y=1")
-        ('2', 'x+y=1')
+        >>> [is_name(s) for s in ("(p,q)", "S_{MBCN}:S", "|AB|", "a+3z", "x^2", "f(x)")]
+        [True, True, True, False, False, True]
+    """
+    rest = _NAME_NOISE_RE.sub("", _GREEK_RE.sub("a", lhs.strip()))
+    return bool(rest) and rest.isalpha() and rest.isascii() and len(rest) <= 12
+
+
+def strip_assignment(s: str) -> str:
+    """``x = 5`` -> ``5``; ``f(x) = 2x`` -> ``2x``; ``(p,q)=(3,2)`` -> ``(3,2)``; ``x \\in [1,2]`` -> ``[1,2]``.
+
+    Only a left side that names something (:func:`is_name`) is dropped; ``x^2 + y^2 = 1``
+    stays an equation. In a chain ``x = a = b`` every left part must be a name.
+
+    Example:
+        >>> strip_assignment("k = 2"), strip_assignment("x+y=1"), strip_assignment("A:B=1")
+        ('2', 'x+y=1', '1')
     """
     s = _IN_RE.sub("", s, count=1)
-    if "=" not in s or len(split_top(s, ",")) > 1:
+    if "=" not in s:
         return s
     parts = split_top(s, "=")
-    if len(parts) < 2 or any(p.endswith(("<", ">", "!", ":", "\\")) for p in parts[:-1]):
+    if len(parts) < 2 or any(p.endswith(("<", ">", "!", "\\")) for p in parts[:-1]):
         return s
-    if all(_SIMPLE_LHS_RE.match(p.strip()) for p in parts[:-1]) and parts[-1].strip():
+    if len(split_top(s, ",")) > 1 and not parts[0].strip().startswith(("(", "[", "\\left")):
+        return s
+    if all(is_name(p) for p in parts[:-1]) and parts[-1].strip():
         return parts[-1].strip()
     return s
 
@@ -218,6 +245,7 @@ def normalize_answer(ans: str, keep_assignment: bool = False) -> str:
     s = s.replace("{,}", "").replace("**", "^")
     s = _PI_RE.sub(r"\\pi", s)
     s = _INF_RE.sub(r"\\infty", s)
+    s = _PLUS_INF_RE.sub("", s)
     s = _SQRT_WORD_RE.sub(r"\\sqrt", s)
     if "\\sqrt(" in s:
         s = _sqrt_parens(s)
@@ -225,6 +253,8 @@ def normalize_answer(ans: str, keep_assignment: bool = False) -> str:
     s = _BRACKET_SPACE_RE.sub("", s)
     if not keep_assignment:
         s = strip_assignment(s)
+    if _REALS_RE.match(s):
+        s = "(-\\infty,\\infty)"
     if _THOUSANDS_RE.match(s):
         s = s.replace(",", "")
     elif _SPACE_THOUSANDS_RE.match(s):
