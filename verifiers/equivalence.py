@@ -28,7 +28,7 @@ from fractions import Fraction
 from typing import Callable
 
 from .exact import Exact, Inexact, evaluate
-from .latex_expr import Unsupported, parse_expr, variables
+from .latex_expr import Unsupported, children, parse_expr, variables
 from .normalize import compact, is_name, normalize_answer, split_top
 from .numeric import decimal_places, numbers_equal, parse_number, rounds_to
 from .relations import as_intervals
@@ -47,6 +47,7 @@ _MATH_WORDS = frozenset(
 _ENV_RE = re.compile(r"\\(?:begin|end|operatorname|mathbb|mathcal|mathfrak)\s*\{[^{}]*\}")
 _RELATION_RE = re.compile(r"<|>|=|\\[lg]eq?(?![A-Za-z])|\\[lg]t(?![A-Za-z])|\\neq|\\approx")
 _FUNCTION_CALL_RE = re.compile(r"(?<![A-Za-z\\])[fghFGHPQ]\s*\(")
+_BASE_NUMBER_RE = re.compile(r"^[0-9A-Za-z]+_\{?\d+\}?$")  # 2516_8: a numeral in base 8, compared as written
 MAX_ELEMENTS = 64
 MAX_DEPTH = 8
 PIT_POINTS = 3
@@ -104,7 +105,7 @@ def _pit_safe(node: tuple, has_vars: bool) -> bool:
         return False
     if op == "pow" and variables(node[2]):
         return False
-    return all(_pit_safe(child, has_vars) for child in node[1:] if isinstance(child, tuple))
+    return all(_pit_safe(child, has_vars) for child in children(node))
 
 
 def _points(names: list[str], seed: str) -> list[dict[str, Exact]]:
@@ -145,6 +146,8 @@ def scalar_fast(p: str, g: str) -> bool | None:
         return _percent_scalar(p, g, pct_p, pct_g)
     if _FUNCTION_CALL_RE.search(p) or _FUNCTION_CALL_RE.search(g):
         return None
+    if "=" in p or "=" in g:
+        return _equations_fast(p, g)
     try:
         tp, tg = parse_expr(p), parse_expr(g)
     except (Unsupported, RecursionError):
@@ -164,6 +167,43 @@ def scalar_fast(p: str, g: str) -> bool | None:
             if evaluate(tp, env) != evaluate(tg, env):
                 return False
         return True
+    except (Inexact, ZeroDivisionError, OverflowError, RecursionError, ValueError):
+        return None
+
+
+def _equation(s: str) -> tuple | None:
+    """``L - R`` of an equation ``L = R`` as a tree, when it is one plain equation."""
+    parts = split_top(s, "=")
+    if len(parts) != 2 or _RELATION_RE.sub("", s.replace("=", "", 1)) != s.replace("=", "", 1):
+        return None
+    try:
+        return ("sum", (parse_expr(parts[0]), ("neg", parse_expr(parts[1]))))
+    except (Unsupported, RecursionError):
+        return None
+
+
+def _equations_fast(p: str, g: str) -> bool | None:
+    """Two equations are the same when ``L1 - R1`` is a nonzero constant times ``L2 - R2``.
+
+    Tested like polynomial identities: the ratio of the two sides must be the same at random
+    rational points. ``x^2 = 0`` and ``x = 0`` have the same roots but are different equations.
+    """
+    ep, eg = _equation(p), _equation(g)
+    if (ep is None) != (eg is None) and not _RELATION_RE.search(g if ep is not None else p):
+        return False  # an equation is never a bare value (assignments were reduced already)
+    if ep is None or eg is None:
+        return None
+    names = sorted(variables(ep) | variables(eg))
+    if not names or len(names) > MAX_VARIABLES or not (_pit_safe(ep, True) and _pit_safe(eg, True)):
+        return None
+    try:
+        ratios = []
+        for env in _points(names, p + "\x00" + g):
+            vp, vg = evaluate(ep, env), evaluate(eg, env)
+            if not vp.terms or not vg.terms:
+                return None
+            ratios.append(vp / vg)
+        return all(r == ratios[0] for r in ratios)
     except (Inexact, ZeroDivisionError, OverflowError, RecursionError, ValueError):
         return None
 
@@ -309,6 +349,8 @@ def _compare_strings(pred: str, gold: str, scalar: Scalar, depth: int) -> bool |
         return True
     if is_wordy(p) or is_wordy(g):
         return _text_key(p) == _text_key(g)
+    if _BASE_NUMBER_RE.match(p) or _BASE_NUMBER_RE.match(g):
+        return compact(p).replace("{", "").replace("}", "") == compact(g).replace("{", "").replace("}", "")
     if screen(p) is not None or screen(g) is not None:
         return False
     return _compare_normalized(p, g, scalar, depth)
@@ -332,6 +374,22 @@ def compare(pred: str, gold: str, scalar: Scalar) -> bool | None:
     return _compare_strings(pred, gold, scalar, 0)
 
 
+def _with_equations(result: bool | None, pred: str, gold: str, scalar: Scalar) -> bool | None:
+    """``y = -x/2 + 3/4`` against ``2x + 4y - 3 = 0``: the assignment was reduced to its value,
+    so when both sides are written as equations, compare the equations as written too."""
+    if result:
+        return True
+    pk, gk = normalize_answer(pred, keep_assignment=True), normalize_answer(gold, keep_assignment=True)
+    if (pk, gk) == (normalize_answer(pred), normalize_answer(gold)) or "=" not in pk or "=" not in gk:
+        return result
+    if screen(pk) is not None or screen(gk) is not None:
+        return result
+    again = scalar(pk, gk)
+    if again:
+        return True
+    return False if result is False and again is False else None
+
+
 def quick_decide(pred: str, gold: str) -> bool | None:
     """Decide in-process without sympy, or return ``None`` when sympy is needed.
 
@@ -340,8 +398,12 @@ def quick_decide(pred: str, gold: str) -> bool | None:
         (True, True, True)
         >>> quick_decide("20!", "2432902008176640001"), quick_decide("10:30", "10.5")
         (False, False)
+        >>> quick_decide("y = 2x + 1", "4x - 2y + 2 = 0")
+        True
     """
-    return compare(pred, gold, scalar_fast)
+    if not isinstance(pred, str) or not isinstance(gold, str):
+        return False
+    return _with_equations(compare(pred, gold, scalar_fast), pred, gold, scalar_fast)
 
 
 def check_equivalence(pred: str, gold: str, backend: str = "math_verify") -> bool:
@@ -354,15 +416,10 @@ def check_equivalence(pred: str, gold: str, backend: str = "math_verify") -> boo
         >>> check_equivalence("(1, 2]", "\\\\left(1,2\\\\right]"), check_equivalence("[1,2]", "(1,2)")
         (True, False)
     """
-    result = compare(pred, gold, lambda p, g: _scalar_full(p, g, backend))
-    if result:
-        return True
-    # "y = -x/2 + 3/4" against the equation "2x + 4y - 3 = 0": the assignment was reduced
-    # to its value, so compare the two equations as written instead.
-    pk, gk = normalize_answer(pred, keep_assignment=True), normalize_answer(gold, keep_assignment=True)
-    if (pk, gk) != (normalize_answer(pred), normalize_answer(gold)) and "=" in pk and "=" in gk:
-        if screen(pk) is None and screen(gk) is None:
-            from .symbolic import symbolic_equal
+    if not isinstance(pred, str) or not isinstance(gold, str):
+        return False
 
-            return symbolic_equal(pk, gk, backend)
-    return False
+    def scalar(p: str, g: str) -> bool:
+        return _scalar_full(p, g, backend)
+
+    return bool(_with_equations(compare(pred, gold, scalar), pred, gold, scalar))

@@ -239,12 +239,18 @@ def evaluate(node: tuple, env: Mapping[str, Exact] | None = None) -> Exact:
         return env[node[1]]
     if op == "const":
         return Exact({(1, 0, 1): Fraction(1)}) if node[1] == "pi" else Exact({(1, 1, 0): Fraction(1)})
-    if op == "add":
-        return evaluate(node[1], env) + evaluate(node[2], env)
+    if op == "sum":
+        total = Exact({})
+        for child in node[1]:
+            total = total + evaluate(child, env)
+        return total
     if op == "neg":
         return -evaluate(node[1], env)
-    if op == "mul":
-        return evaluate(node[1], env) * evaluate(node[2], env)
+    if op == "prod":
+        product = Exact.rational(1)
+        for child in node[1]:
+            product = product * evaluate(child, env)
+        return product
     if op == "div":
         return evaluate(node[1], env) / evaluate(node[2], env)
     if op == "pow":

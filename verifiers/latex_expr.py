@@ -4,20 +4,21 @@ It reads numbers, variables, ``\\pi``, ``i``, ``+ - * / ^``, ``\\cdot``, ``\\tim
 ``\\div``, ``\\frac``, ``\\sqrt``, ``\\sqrt[n]``, ``\\binom``, ``!``, brackets and implicit
 multiplication (``2x``, ``3\\sqrt{2}``, ``(x+1)(x-1)``). Anything else (functions,
 ``e``, relations, text) raises :class:`Unsupported`, and the caller leaves the pair to sympy.
-Where LaTeX is ambiguous it refuses rather than guesses: ``x^23`` and ``2 3`` are
-:class:`Unsupported`; an integer glued to ``\\frac{a}{b}`` with ``a < b`` is a mixed number.
+Where LaTeX is ambiguous it refuses rather than guesses (``2 3`` is :class:`Unsupported`),
+or reads it as sympy's LaTeX parser does (``x^23`` is ``x^{23}``); an integer glued to
+``\\frac{a}{b}`` with ``a < b`` is a mixed number.
 
 The result is a tree of tuples:
 ``("num", Fraction, is_decimal)``, ``("var", name)``, ``("const", "pi" | "i")``,
-``("add", node, node)``, ``("neg", node)``, ``("mul", node, node)``, ``("div", node, node)``,
+``("sum", (node, ...))``, ``("neg", node)``, ``("prod", (node, ...))``, ``("div", node, node)``,
 ``("pow", base, exponent)``, ``("root", node, degree_node)``, ``("fact", node)``,
-``("binom", node, node)``.
+``("binom", node, node)``. Sums and products are flat, so a long answer makes a shallow tree.
 
 Example:
     >>> parse_expr("2\\\\frac{1}{2}")
     ('num', Fraction(5, 2), False)
     >>> parse_expr("3x^2")
-    ('mul', ('num', Fraction(3, 1), False), ('pow', ('var', 'x'), ('num', Fraction(2, 1), False)))
+    ('prod', (('num', Fraction(3, 1), False), ('pow', ('var', 'x'), ('num', Fraction(2, 1), False))))
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import re
 from fractions import Fraction
 from typing import Any
 
-MAX_TOKENS = 400
+MAX_TOKENS = 2_000
 MAX_DEPTH = 60
 
 _TOKEN_RE = re.compile(
@@ -95,31 +96,32 @@ class _Parser:
     # expr := term (('+' | '-') term)*
     def expr(self) -> tuple:
         self.enter()
-        node = self.term()
+        terms = [self.term()]
         while self.peek()[1] in ("+", "-"):
             op = self.take()[1]
             right = self.term()
-            node = ("add", node, right if op == "+" else ("neg", right))
+            terms.append(right if op == "+" else ("neg", right))
         self.depth -= 1
-        return node
+        return terms[0] if len(terms) == 1 else ("sum", tuple(terms))
 
     # term := unary ((* | / | \cdot | implicit) unary)*
     def term(self) -> tuple:
-        node = self.unary()
+        factors = [self.unary()]
         while True:
             kind, text = self.peek()
             if text == "*" or text in _MUL_CMDS:
                 self.take()
-                node = ("mul", node, self.unary())
+                factors.append(self.unary())
             elif text == "/" or text == "\\div":
                 self.take()
-                node = ("div", node, self.unary())
+                left = factors.pop() if len(factors) == 1 else ("prod", tuple(factors))
+                factors = [("div", left, self.unary())]
             elif self._starts_primary(kind, text):
                 if kind == "num":
                     raise Unsupported("a number after a factor")
-                node = ("mul", node, self.power())
+                factors.append(self.power())
             else:
-                return node
+                return factors[0] if len(factors) == 1 else ("prod", tuple(factors))
 
     def unary(self) -> tuple:
         text = self.peek()[1]
@@ -144,8 +146,8 @@ class _Parser:
             return self.group()
         if kind == "num":
             self.take()
-            if not re.fullmatch(r"\d", text):
-                raise Unsupported("ambiguous exponent")
+            if not text.isdigit():
+                raise Unsupported("a decimal exponent")
             return ("num", Fraction(text), False)
         if kind == "letter" or (kind == "cmd" and (text == "\\pi" or text[1:] in _GREEK)):
             return self.primary()
@@ -292,6 +294,18 @@ def variables(node: Any) -> set[str]:
     if node[0] == "var":
         return {node[1]}
     out: set[str] = set()
-    for child in node[1:]:
+    for child in children(node):
         out |= variables(child)
     return out
+
+
+def children(node: tuple) -> tuple:
+    """The sub-trees of a node.
+
+    Example:
+        >>> len(children(parse_expr("1+2+x")))
+        3
+    """
+    if node[0] in ("sum", "prod"):
+        return node[1]
+    return tuple(c for c in node[1:] if isinstance(c, tuple))

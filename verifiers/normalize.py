@@ -112,6 +112,22 @@ def _sqrt_parens(s: str) -> str:
         i = k + 1
 
 
+def _strip_redundant_parens(s: str) -> str:
+    """``(5)`` -> ``5``, ``((1, 2))`` -> ``(1, 2)``; a tuple or interval keeps its own brackets.
+
+    Example:
+        >>> _strip_redundant_parens("(864 inches^2)"), _strip_redundant_parens("((3,4))"), _strip_redundant_parens("(1,2)")
+        ('864 inches^2', '(3,4)', '(1,2)')
+    """
+    while len(s) >= 2 and s[0] == "(" and s[-1] == ")" and _match_close(s, 0) == len(s) - 1:
+        inner = s[1:-1].strip()
+        enclosed = len(inner) >= 2 and inner[0] in "([" and inner[-1] in ")]" and _match_close(inner, 0) == len(inner) - 1
+        if not inner or (len(split_top(inner, ",")) > 1 and not enclosed):
+            break
+        s = inner
+    return s
+
+
 def strip_outer(s: str, opener: str = "(", closer: str = ")") -> str:
     """Remove brackets that enclose the whole string: ``((5))`` -> ``5``.
 
@@ -174,7 +190,7 @@ def strip_assignment(s: str) -> str:
     """``x = 5`` -> ``5``; ``f(x) = 2x`` -> ``2x``; ``(p,q)=(3,2)`` -> ``(3,2)``; ``x \\in [1,2]`` -> ``[1,2]``.
 
     Only a left side that names something (:func:`is_name`) is dropped; ``x^2 + y^2 = 1``
-    stays an equation. In a chain ``x = a = b`` every left part must be a name.
+    stays an equation. A chain ``x = 5+5+1 = 11`` states its last value.
 
     Example:
         >>> strip_assignment("k = 2"), strip_assignment("x+y=1"), strip_assignment("A:B=1")
@@ -187,10 +203,23 @@ def strip_assignment(s: str) -> str:
     if len(parts) < 2 or any(p.endswith(("<", ">", "!", "\\")) for p in parts[:-1]):
         return s
     if len(split_top(s, ",")) > 1 and not parts[0].strip().startswith(("(", "[", "\\left")):
-        return s
-    if all(is_name(p) for p in parts[:-1]) and parts[-1].strip():
+        if not (len(parts) == 2 and _THOUSANDS_RE.match(parts[1].strip())):
+            return s
+    if is_name(parts[0]) and parts[-1].strip():  # x = 5+5+1 = 11: the last value is the answer
         return parts[-1].strip()
     return s
+
+
+_LETTER_OUTSIDE_COMMANDS_RE = re.compile(r"(?<![\\A-Za-z])[A-Za-z]")
+
+
+def _strip_unit_suffix(s: str) -> str:
+    """``5 cm`` -> ``5``; ``\\pi r^2 h`` stays: a unit ends a value, never a product of variables."""
+    s = _strip_redundant_parens(s)
+    m = _UNIT_SUFFIX_RE.search(s)
+    if m is None or _LETTER_OUTSIDE_COMMANDS_RE.search(s[: m.start()].rsplit("=", 1)[-1]):
+        return s
+    return s[: m.start()].strip()
 
 
 def _strip_text_units(s: str) -> str:
@@ -240,7 +269,7 @@ def normalize_answer(ans: str, keep_assignment: bool = False) -> str:
     s = _CURRENCY_RE.sub("", s).strip()
     s = _strip_text_units(s)
     s = s.strip().rstrip(_TRAIL_PUNCT)
-    s = _UNIT_SUFFIX_RE.sub("", s).strip()
+    s = _strip_unit_suffix(s)
     s = _SEPARATOR_RE.sub(",", s)
     s = s.replace("{,}", "").replace("**", "^")
     s = _PI_RE.sub(r"\\pi", s)
@@ -251,8 +280,10 @@ def normalize_answer(ans: str, keep_assignment: bool = False) -> str:
         s = _sqrt_parens(s)
     s = _WS_RE.sub(" ", s).strip().rstrip(_TRAIL_PUNCT)
     s = _BRACKET_SPACE_RE.sub("", s)
+    s = _strip_redundant_parens(s)
     if not keep_assignment:
         s = strip_assignment(s)
+        s = _strip_redundant_parens(s)
     if _REALS_RE.match(s):
         s = "(-\\infty,\\infty)"
     if _THOUSANDS_RE.match(s):

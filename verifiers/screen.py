@@ -28,6 +28,7 @@ MAX_POWERS = 40  # more power/factorial operators than this is not a final answe
 MAX_EXPANSION_TERMS = 5_000  # terms of a multinomial expansion (x+y+z+w)^40 has 12,341
 
 _NUMBER_RE = re.compile(r"\d+(?:\.\d+)?")
+_BAD_CHAR_RE = re.compile("[\ud800-\udfff\ufffd]")  # lone surrogates, replacement characters
 _ATOM_RE = re.compile(r"\d+(?:\.\d+)?|\\[A-Za-z]+|[A-Za-z]")
 _SYMBOLIC_RE = re.compile(r"\\(?!frac|cdot|times|left|right|dfrac)[A-Za-z]+|[A-Za-z]")
 
@@ -248,6 +249,8 @@ def screen(s: str) -> str | None:
         return "not a string"
     if len(s) > MAX_CHARS:
         return "too long"
+    if _BAD_CHAR_RE.search(s):
+        return "invalid character"
     if nesting_depth(s) > MAX_DEPTH:
         return "too deeply nested"
     if s.count("^") + s.count("**") > MAX_POWERS or s.count("!") > MAX_POWERS:
