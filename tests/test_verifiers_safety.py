@@ -56,6 +56,22 @@ def test_adversarial_grade_is_fast_and_never_raises(pair) -> None:
     assert v.status in ("incorrect", "no_answer", "timeout", "invalid_gold"), v
 
 
+@pytest.mark.parametrize("pair", ADVERSARIAL + [REFUSED], ids=[repr(p)[:40] for p in ADVERSARIAL + [REFUSED]])
+def test_unsafe_inputs_are_screened_in_milliseconds(pair) -> None:
+    from verifiers.api import prepare
+
+    verdict = prepare(*pair).verdict
+    refused = verdict is not None and (verdict.detail.startswith("unsafe") or verdict.status in ("no_answer", "invalid_gold"))
+    best = min(_timed(prepare, *pair) for _ in range(3))  # best of three: the cores are shared
+    assert best < (0.010 if refused else 0.25), (verdict, best)  # what is not refused is decided or sent on
+
+
+def _timed(fn, *args) -> float:
+    t = time.perf_counter()
+    fn(*args)
+    return time.perf_counter() - t
+
+
 def test_adversarial_batch_keeps_order_and_time() -> None:
     pairs = EASY + ADVERSARIAL + EASY
     t = time.monotonic()

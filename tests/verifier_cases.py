@@ -522,6 +522,8 @@ GRADE_CASES: list[Case] = [
     gr("The domain is $\\boxed{\\mathbb{R}}$.", "(-\\infty,\\infty)", "correct", "issue"),
     gr("Thus $\\boxed{x \\ge 2}$.", "[2,\\infty)", "correct", "issue", "", C_INTERVAL),
     gr("#### 1,000,000", "1000000", "correct", "ours"),
+    gr("The answer is $\\boxed{120}$.", "5!", "correct", "issue", "a gold keeps its factorial sign"),
+    gr("The answer is $\\boxed{5}$.", "5!", "incorrect", "issue"),
     gr("The answer is 25%.", "25", "correct", "mv"),
     gr("The answer is $\\boxed{(x+y+z+w)^{40}}$", "x^{40}", "incorrect", "adv", "refused by the screen"),
 ]

@@ -88,7 +88,7 @@ def gold_answer(gold: Any) -> str | None:
     if "####" in g or "\\boxed" in g or "\\fbox" in g:
         ans = extract_answer(g)
     else:
-        ans = clean_answer(g)
+        ans = clean_answer(g, boxed=True)  # a gold is an answer: "20!" keeps its factorial sign
     if ans is None or not normalize_answer(ans):
         return None
     return ans
