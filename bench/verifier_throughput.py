@@ -215,7 +215,11 @@ def main() -> None:
         figure("adversarial_correct_or_error", "adversarial rows graded correct or error", adversarial.get("correct", 0)
                + adversarial.get("error", 0), "<= 0", f"statuses {adversarial}"),
     ]
-    body = {"n": len(pairs), "mix": dict(Counter(kinds)), "timeout_s": args.timeout, "repeats": args.repeats,
+    body = {"verifier_verdicts_per_s": best[2]["verdicts_per_s"],  # read by bench/run_all.py (wall clock)
+            "verifier_verdicts_per_s_1_worker": best[1]["verdicts_per_s"],
+            "verifier_verdicts_per_s_2_workers": best[2]["verdicts_per_s"],
+            "verifier_verdicts_per_cpu_s_1_worker": per_core[1], "verifier_verdicts_per_cpu_s_2_workers": per_core[2],
+            "n": len(pairs), "mix": dict(Counter(kinds)), "timeout_s": args.timeout, "repeats": args.repeats,
             "rows_reached_sympy": n_sympy, "refused_up_front": dict(refused), "runs": best,
             "load_average_1m": round(os.getloadavg()[0], 2), "cpu_count": os.cpu_count()}
     path = write_result(args.out, "verifier_throughput", "Verifier throughput on a MATH-like mix", figures, body)
