@@ -19,6 +19,7 @@ MODULES = [
     "verifiers.latex_expr",
     "verifiers.exact",
     "verifiers.relations",
+    "verifiers.scalar",
     "verifiers.launch",
     "verifiers.batch",
     "verifiers.equivalence",
