@@ -15,8 +15,11 @@ from verifiers import STATUSES, Verdict, VerifierPool, extract_answer, grade, gr
 from verifiers.pool import TaskResult
 
 TIMEOUT = 2.0
-# A real answer that passes the cheap screen but keeps sympy busy for seconds.
-SLOW = ("The answer is $(x+y+z+w)^{40}$", "(x-y+z+w)^{40}")
+# A real answer that passes the cheap screen and the sympy-free checks but keeps sympy busy
+# for many seconds (a power of a sum of functions: no exact value, no polynomial identity).
+SLOW = ("The answer is $(\\sin x + \\cos y + \\tan z)^{30}$", "(\\sin x + \\cos y - \\tan z)^{30}")
+# What the screen refuses up front, before any worker sees it.
+REFUSED = ("The answer is $(x+y+z+w)^{40}$", "x^{40}")
 EASY = [("The answer is 76", "76"), ("The answer is 2\\sqrt{2}", "\\sqrt{8}"), ("#### 5", "6")]
 EASY_STATUS = ["correct", "correct", "incorrect"]
 
@@ -50,7 +53,23 @@ def test_adversarial_grade_is_fast_and_never_raises(pair) -> None:
     v = grade(response, gold, timeout=TIMEOUT)
     assert time.monotonic() - t < TIMEOUT + 1.0
     assert isinstance(v, Verdict) and v.status in STATUSES
-    assert v.status in ("incorrect", "no_answer", "timeout", "invalid_gold")
+    assert v.status in ("incorrect", "no_answer", "timeout", "invalid_gold"), v
+
+
+@pytest.mark.parametrize("pair", ADVERSARIAL + [REFUSED], ids=[repr(p)[:40] for p in ADVERSARIAL + [REFUSED]])
+def test_unsafe_inputs_are_screened_in_milliseconds(pair) -> None:
+    from verifiers.api import prepare
+
+    verdict = prepare(*pair).verdict
+    refused = verdict is not None and (verdict.detail.startswith("unsafe") or verdict.status in ("no_answer", "invalid_gold"))
+    best = min(_timed(prepare, *pair) for _ in range(3))  # best of three: the cores are shared
+    assert best < (0.010 if refused else 0.25), (verdict, best)  # what is not refused is decided or sent on
+
+
+def _timed(fn, *args) -> float:
+    t = time.perf_counter()
+    fn(*args)
+    return time.perf_counter() - t
 
 
 def test_adversarial_batch_keeps_order_and_time() -> None:
@@ -83,7 +102,8 @@ def test_stuck_worker_is_killed_and_replaced() -> None:
         assert res[2] == TaskResult("ok", True)
         assert res[1].value != first.value and res[4].value != res[1].value  # fresh workers
         assert _pid_gone(first.value) and _pid_gone(res[1].value)
-        assert pool.stats.timeouts == 1 and pool.stats.crashes == 1 and pool.stats.restarts == 2
+        # the crashing task was retried once on a fresh worker before it was reported
+        assert pool.stats.timeouts == 1 and pool.stats.crashes == 2 and pool.stats.restarts == 3
 
 
 def test_worker_killed_while_idle_is_replaced() -> None:
@@ -102,8 +122,16 @@ def test_slow_item_times_out_and_the_batch_continues() -> None:
     verdicts = grade_many(pairs, workers=2, timeout=1.0)
     elapsed = time.monotonic() - t
     assert [v.status for v in verdicts] == EASY_STATUS + ["timeout"] + EASY_STATUS
-    assert verdicts[3].extracted == "(x+y+z+w)^{40}" and "timeout" in verdicts[3].detail
+    assert verdicts[3].extracted == "(\\sin x + \\cos y + \\tan z)^{30}" and "timeout" in verdicts[3].detail
     assert elapsed < 1.0 + 2.0
+
+
+def test_a_slow_row_that_can_be_refused_costs_no_timeout() -> None:
+    t = time.monotonic()
+    v = grade(*REFUSED, timeout=5.0)
+    assert v.status == "incorrect" and v.detail == "unsafe: huge expansion"
+    assert time.monotonic() - t < 0.5
+    assert grade(REFUSED[0], "(x-y+z+w)^{40}").status == "invalid_gold"  # an unsafe gold is refused too
 
 
 def test_grade_enforces_its_own_timeout() -> None:
@@ -166,6 +194,7 @@ def test_grade_many_never_raises_on_garbage() -> None:
     assert grade_many([]) == []
     verdicts = grade_many([None, 5, ("a",), ("The answer is 5", "5", "extra"), ("The answer is 5", "5")])  # type: ignore[list-item]
     assert [v.status for v in verdicts] == ["invalid_gold"] * 4 + ["correct"]
+    assert grade_many([("The answer is 5", "5")], workers="two", timeout="soon")[0].correct  # type: ignore[arg-type]
 
 
 def test_inside_a_ray_actor() -> None:

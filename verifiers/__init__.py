@@ -8,6 +8,7 @@ the worker processes that need them)::
     grade(response, gold, timeout=5.0) -> Verdict
     grade_many(pairs, workers=2, timeout=5.0, pool=None) -> list[Verdict]
     Verdict(status, extracted, detail)      # .correct
+    VerifierUnavailable                     # raised when no worker process can run
     false_equation(text) -> str | None      # first false plain equation ("47 / 2 = 23"), pure Python
     VerifierPool(size=2, ...)               # a private pool; shutdown() stops the shared one
 
@@ -20,12 +21,13 @@ Example:
 from .arithmetic import false_equation
 from .api import DEFAULT_TIMEOUT_S, DEFAULT_WORKERS, grade, grade_many, is_equivalent, shared_pool, shutdown
 from .equivalence import check_equivalence, quick_decide
-from .extract import extract_answer
+from .extract import extract_answer, final_part
+from .launch import VerifierUnavailable
 from .normalize import normalize_answer
 from .pool import VerifierPool
 from .types import STATUSES, Status, Verdict
 
-VERIFIER_NAME = "prm-factory-verifier/1"
+VERIFIER_NAME = "prm-factory-verifier/2"
 
 __all__ = [
     "DEFAULT_TIMEOUT_S",
@@ -35,9 +37,11 @@ __all__ = [
     "VERIFIER_NAME",
     "Verdict",
     "VerifierPool",
+    "VerifierUnavailable",
     "check_equivalence",
     "extract_answer",
     "false_equation",
+    "final_part",
     "grade",
     "grade_many",
     "is_equivalent",

@@ -1,9 +1,14 @@
 """The public verdict API: :func:`grade`, :func:`grade_many`, :func:`is_equivalent`.
 
 Each pair is first prepared in the calling process (type checks, answer extraction,
-normalization, the cheap :func:`~verifiers.equivalence.quick_decide`). Most numeric
-answers are decided right there, without IPC. The rest go to a shared
+the screen that refuses inputs unsafe to parse, and :func:`~verifiers.equivalence.quick_decide`,
+which decides exact numbers, radicals, powers and polynomial identities without sympy).
+Most pairs are decided right there, without IPC. The rest go to a shared
 :class:`~verifiers.pool.VerifierPool`, where each comparison has a hard time limit.
+
+When no worker process can be started, :func:`grade`, :func:`grade_many` and
+:func:`is_equivalent` raise :class:`~verifiers.launch.VerifierUnavailable`: they never
+return a verdict they did not compute.
 
 Example:
     >>> grade("38 * 2 = 76. The answer is 76", "76")
@@ -83,7 +88,7 @@ def gold_answer(gold: Any) -> str | None:
     if "####" in g or "\\boxed" in g or "\\fbox" in g:
         ans = extract_answer(g)
     else:
-        ans = clean_answer(g)
+        ans = clean_answer(g, boxed=True)  # a gold is an answer: "20!" keeps its factorial sign
     if ans is None or not normalize_answer(ans):
         return None
     return ans
@@ -97,11 +102,21 @@ class _Prepared:
 
 
 def prepare(response: Any, gold: Any) -> _Prepared:
-    """Everything decidable in-process: gold check, extraction, screen, fast path."""
+    """Everything decidable in-process: gold check, extraction, screen, fast path.
+
+    Example:
+        >>> prepare("The answer is 10**10**10", "5").verdict.detail
+        'unsafe: huge power'
+        >>> prepare("The answer is $\\\\sin^2 x$", "1-\\\\cos^2 x").verdict is None
+        True
+    """
     try:
         g = gold_answer(gold)
         if g is None:
             return _Prepared(Verdict("invalid_gold", None, "unusable gold answer"))
+        gold_reason = screen(normalize_answer(g))
+        if gold_reason is not None:
+            return _Prepared(Verdict("invalid_gold", None, f"unsafe gold: {gold_reason}"))
         pred = extract_answer(response)
         if pred is None:
             return _Prepared(Verdict("no_answer", None))
@@ -112,8 +127,8 @@ def prepare(response: Any, gold: Any) -> _Prepared:
         if quick is not None:
             return _Prepared(Verdict("correct" if quick else "incorrect", pred))
         return _Prepared(None, pred, g)
-    except Exception as e:  # pragma: no cover - prepare is pure string code
-        return _Prepared(Verdict("incorrect", None, f"error: {type(e).__name__}"))
+    except Exception as e:  # a bug in pure string code: say so, never guess
+        return _Prepared(Verdict("error", None, f"error: {type(e).__name__}: {e}"[:200]))
 
 
 def _verdict_from(result: TaskResult, pred: str, timeout: float) -> Verdict:
@@ -122,8 +137,8 @@ def _verdict_from(result: TaskResult, pred: str, timeout: float) -> Verdict:
     if result.status == "timeout":
         return Verdict("timeout", pred, f"timeout after {timeout:g}s")
     if result.status == "error":
-        return Verdict("incorrect", pred, f"error: {result.value}")
-    return Verdict("timeout", pred, f"worker: {result.value}")
+        return Verdict("error", pred, f"error: {result.value}")
+    return Verdict("error", pred, f"worker: {result.value}")
 
 
 def _as_pair(item: Any) -> tuple[Any, Any]:
@@ -143,7 +158,9 @@ def grade_many(
     """Grade ``(response, gold)`` pairs; one :class:`Verdict` per pair, in order.
 
     Pairs the fast path cannot decide run in up to ``workers`` processes of the shared
-    pool (or ``pool``), each with a hard ``timeout`` in seconds. Never raises.
+    pool (or ``pool``), each with a hard ``timeout`` in seconds. Bad input never raises
+    (it gets a status); :class:`~verifiers.launch.VerifierUnavailable` is raised when no
+    worker process can run, since those pairs would get no verdict.
 
     Example:
         >>> [v.status for v in grade_many([("The answer is 5", "5"), ("#### 7", "8")])]
@@ -169,20 +186,21 @@ def grade_many(
         for i in todo:
             groups.setdefault((prepared[i].pred or "", prepared[i].gold or ""), []).append(i)
         try:
-            the_pool = pool if pool is not None else shared_pool(max(1, int(workers)))
-            tasks = [("equiv", key) for key in groups]
-            golds = [gold for _, gold in groups]  # affinity: a worker re-uses its parse of a gold
-            results = the_pool.run(tasks, timeout=timeout, workers=max(1, int(workers)), keys=golds)
-        except Exception as e:
-            results = [TaskResult("crash", f"{type(e).__name__}: {e}")] * len(groups)
+            n_workers = max(1, int(workers))
+        except (TypeError, ValueError):
+            n_workers = DEFAULT_WORKERS
+        the_pool = pool if pool is not None else shared_pool(n_workers)
+        tasks = [("equiv", key) for key in groups]
+        golds = [gold for _, gold in groups]  # affinity: a worker re-uses its parse of a gold
+        results = the_pool.run(tasks, timeout=timeout, workers=n_workers, keys=golds)
         for (pred, _), idx, res in zip(groups, groups.values(), results):
             for i in idx:
                 verdicts[i] = _verdict_from(res, pred, timeout)
-    return [v if v is not None else Verdict("incorrect", None, "internal") for v in verdicts]
+    return [v if v is not None else Verdict("error", None, "internal: no verdict") for v in verdicts]
 
 
 def grade(response: Any, gold: Any, timeout: float = DEFAULT_TIMEOUT_S) -> Verdict:
-    """Grade one response against a gold answer. Never raises, never runs past ``timeout``.
+    """Grade one response against a gold answer; never runs past ``timeout`` (see :func:`grade_many`).
 
     Example:
         >>> grade("The final answer is $\\\\frac{1}{2}$.", "0.5").correct
@@ -194,19 +212,23 @@ def grade(response: Any, gold: Any, timeout: float = DEFAULT_TIMEOUT_S) -> Verdi
 def is_equivalent(pred: Any, gold: Any, timeout: float = DEFAULT_TIMEOUT_S) -> bool:
     """True when two extracted answers are equal (time-limited like :func:`grade`).
 
+    A pair that times out or errs is not equal. Raises
+    :class:`~verifiers.launch.VerifierUnavailable` when it needs a worker and none can run.
+
     Example:
         >>> is_equivalent("x = 5", "5"), is_equivalent("3.14", "\\\\pi")
         (True, False)
     """
-    try:
-        if not isinstance(pred, str) or not isinstance(gold, str):
-            return False
-        quick = quick_decide(pred, gold)
-        if quick is not None:
-            return quick
-        if screen(normalize_answer(pred)) or screen(normalize_answer(gold)):
-            return False
-        res = shared_pool(1).run([("equiv", (pred, gold))], timeout=float(timeout), workers=1)[0]
-        return res.status == "ok" and bool(res.value)
-    except Exception:
+    if not isinstance(pred, str) or not isinstance(gold, str):
         return False
+    if screen(normalize_answer(pred)) or screen(normalize_answer(gold)):
+        return compact(normalize_answer(pred)) == compact(normalize_answer(gold)) != ""
+    quick = quick_decide(pred, gold)
+    if quick is not None:
+        return quick
+    try:
+        timeout = float(timeout)
+    except (TypeError, ValueError):
+        timeout = DEFAULT_TIMEOUT_S
+    res = shared_pool(1).run([("equiv", (pred, gold))], timeout=timeout, workers=1)[0]
+    return res.status == "ok" and bool(res.value)

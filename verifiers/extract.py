@@ -1,5 +1,7 @@
 """Find the final answer in a model response (pure string work, no sympy).
 
+Only the final part is read: the text after the last ``</think>`` when there is one. A
+response that opens ``<think>`` and never closes it has no final part, hence no answer.
 Priority, and the last occurrence wins within each kind:
 
 1. ``\\boxed{...}`` / ``\\fbox{...}`` (nested braces matched; ``\\boxed 5`` too);
@@ -45,6 +47,7 @@ _NUMBER_THEN_WORDS_RE = re.compile(
 _KEEP_WORDS = frozenset({"and", "or", "to", "and/or", "i", "pi", "e", "x", "y", "n", "k", "times"})
 _WORD_RE = re.compile(r"(?<!\\)\b[A-Za-z]{3,}\b")
 _MATH_WORDS = frozenset({"sqrt", "inf", "infty", "infinity", "frac", "dfrac", "pi", "cdot", "times"})
+_TRAILING_SPACE_CMD_RE = re.compile(r"(?:\\[,;:! ]|\\q?quad|\s)+$")  # "12\\," ends in a thin space
 _DELIMS = (("$$", "$$"), ("$", "$"), ("\\(", "\\)"), ("\\[", "\\]"))
 
 
@@ -118,12 +121,14 @@ def _first_math_span(s: str) -> str | None:
     for a, b in _DELIMS:
         if s.startswith(a):
             end = s.find(b, len(a))
+            while b.startswith("$") and end > 0 and s[end - 1] == "\\":  # \$ is a dollar sign
+                end = s.find(b, end + 1)
             if end > len(a):
                 return s[len(a) : end]
     return None
 
 
-def clean_answer(ans: str) -> str | None:
+def clean_answer(ans: str, boxed: bool = False) -> str | None:
     """Tidy an extracted answer: delimiters, bold, trailing punctuation, currency, units.
 
     Example:
@@ -137,8 +142,10 @@ def clean_answer(ans: str) -> str | None:
         inner = last_boxed(s)
         if inner is not None:
             s = inner
-    s = s.strip().rstrip(_TRAILING_PUNCT).strip("*")
-    s = _strip_delims(s).rstrip(_TRAILING_PUNCT).strip("*")
+    punct = _TRAILING_PUNCT.replace("!", "") if boxed else _TRAILING_PUNCT  # \\boxed{5!} is a factorial
+    s = _TRAILING_SPACE_CMD_RE.sub("", s.strip())
+    s = s.strip().rstrip(punct).strip("*")
+    s = _strip_delims(s).rstrip(punct).strip("*")
     s = _CURRENCY_RE.sub("", s, count=1)
     m = _NUMBER_THEN_WORDS_RE.match(s) if len(s) <= 100 else None
     if m and not any(w.lower() in _KEEP_WORDS for w in m.group(2).split()):
@@ -188,6 +195,21 @@ def _bare_answer(text: str) -> str | None:
     return inner
 
 
+def final_part(text: str) -> str | None:
+    """The text after the last ``</think>``; ``None`` when thinking was opened and never closed.
+
+    Example:
+        >>> final_part("<think>maybe 5</think>It is 6."), final_part("<think>maybe 5") is None
+        ('It is 6.', True)
+    """
+    end = text.rfind("</think>")
+    if end >= 0:
+        return text[end + len("</think>") :]
+    if "<think>" in text:
+        return None
+    return text
+
+
 def extract_answer(text: object) -> str | None:
     """The final answer of a response, or ``None`` when it states none.
 
@@ -204,10 +226,13 @@ def extract_answer(text: object) -> str | None:
     if not isinstance(text, str):
         return None
     try:
+        text = final_part(text)
+        if text is None:
+            return None
         tail = text.rstrip()[-MAX_SCAN_CHARS:].replace("\x00", "")
         boxed = last_boxed(tail)
         if boxed is not None:
-            return clean_answer(boxed)
+            return clean_answer(boxed, boxed=True)
         gsm = None
         for m in _GSM8K_RE.finditer(tail):
             gsm = m

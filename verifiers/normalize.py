@@ -59,7 +59,14 @@ _SPACE_THOUSANDS_RE = re.compile(r"^[-+]?\d{1,3}(?: \d{3})+(?:\.\d+)?%?$")
 _PI_RE = re.compile(r"(?<![\\A-Za-z])pi(?![A-Za-z])")
 _INF_RE = re.compile(r"(?<![\\A-Za-z])(?:infinity|inf|oo)(?![A-Za-z])|\\inf(?:ty)?(?![A-Za-z])")
 _SQRT_WORD_RE = re.compile(r"(?<![\\A-Za-z])sqrt(?![A-Za-z])")
-_SEPARATOR_RE = re.compile(r"\s+(?:and|or)\s+|\s*,?\s*\\(?:text|mbox)\{\s*,?\s*(?:and|or)\s*\}\s*")
+_SEPARATOR_RE = re.compile(
+    r"\s*,?\s+(?:and|or)\s+|\s*,?\s*\\(?:text|mbox)\{\s*,?\s*(?:and|or)\s*\}\s*|(?<=[)\]}])\s*(?:and|or)\s*(?=[(\[{\\])"
+    r"|\s*;\s*"
+)
+_REALS_RE = re.compile(
+    r"^(?:\\mathbb\s*\{?\s*R\s*\}?|\\R|\\Re|all real numbers|\(-\\infty,\+?\\infty\))$"
+)
+_PLUS_INF_RE = re.compile(r"(?<=[,(\[])\s*\+\s*(?=\\infty)")
 _SIMPLE_LHS_RE = re.compile(
     r"^(?:[A-Za-z]|\\[a-zA-Z]+)(?:_\{?[\w]+\}?)?'*(?:\([A-Za-z,\s]*\))?$|^[A-Za-z]{1,3}$"
 )
@@ -105,6 +112,22 @@ def _sqrt_parens(s: str) -> str:
         i = k + 1
 
 
+def _strip_redundant_parens(s: str) -> str:
+    """``(5)`` -> ``5``, ``((1, 2))`` -> ``(1, 2)``; a tuple or interval keeps its own brackets.
+
+    Example:
+        >>> _strip_redundant_parens("(864 inches^2)"), _strip_redundant_parens("((3,4))"), _strip_redundant_parens("(1,2)")
+        ('864 inches^2', '(3,4)', '(1,2)')
+    """
+    while len(s) >= 2 and s[0] == "(" and s[-1] == ")" and _match_close(s, 0) == len(s) - 1:
+        inner = s[1:-1].strip()
+        enclosed = len(inner) >= 2 and inner[0] in "([" and inner[-1] in ")]" and _match_close(inner, 0) == len(inner) - 1
+        if not inner or (len(split_top(inner, ",")) > 1 and not enclosed):
+            break
+        s = inner
+    return s
+
+
 def strip_outer(s: str, opener: str = "(", closer: str = ")") -> str:
     """Remove brackets that enclose the whole string: ``((5))`` -> ``5``.
 
@@ -145,25 +168,58 @@ def split_top(s: str, sep: str) -> list[str]:
     return parts
 
 
-def strip_assignment(s: str) -> str:
-    """``x = 5`` -> ``5``; ``f(x) = 2x`` -> ``2x``; ``x \\in [1,2]`` -> ``[1,2]``.
+_NAME_NOISE_RE = re.compile(r"_\{[^{}]*\}|_\w|\\(?:frac|dfrac|left|right|mathbf|mathrm|overline|vec|angle)(?![A-Za-z])|[{}()|:,' ]")
+_GREEK_RE = re.compile(r"\\(?:alpha|beta|gamma|delta|theta|lambda|mu|phi|psi|omega|sigma|tau|rho)(?![A-Za-z])")
 
-    Only a simple left-hand side (a variable, a function of variables, a short name)
-    is dropped; ``x^2 + y^2 = 1`` stays an equation.
+
+def is_name(lhs: str) -> bool:
+    """True when ``lhs`` only names something: ``x``, ``f(x)``, ``(p,q)``, ``|AB|``, ``A:B``, ``\\frac{NO}{BO}``.
+
+    A left side with an operator or a digit outside a subscript (``x+y``, ``2x``, ``x^2``) is an
+    expression, and its equation is kept.
 
     Example:
-        >>> strip_assignment("k = 2"), strip_assignment("x+y=1")
-        ('2', 'x+y=1')
+        >>> [is_name(s) for s in ("(p,q)", "S_{MBCN}:S", "|AB|", "a+3z", "x^2", "f(x)")]
+        [True, True, True, False, False, True]
+    """
+    rest = _NAME_NOISE_RE.sub("", _GREEK_RE.sub("a", lhs.strip()))
+    return bool(rest) and rest.isalpha() and rest.isascii() and len(rest) <= 12
+
+
+def strip_assignment(s: str) -> str:
+    """``x = 5`` -> ``5``; ``f(x) = 2x`` -> ``2x``; ``(p,q)=(3,2)`` -> ``(3,2)``; ``x \\in [1,2]`` -> ``[1,2]``.
+
+    Only a left side that names something (:func:`is_name`) is dropped; ``x^2 + y^2 = 1``
+    stays an equation. A chain ``x = 5+5+1 = 11`` states its last value.
+
+    Example:
+        >>> strip_assignment("k = 2"), strip_assignment("x+y=1"), strip_assignment("A:B=1")
+        ('2', 'x+y=1', '1')
     """
     s = _IN_RE.sub("", s, count=1)
-    if "=" not in s or len(split_top(s, ",")) > 1:
+    if "=" not in s:
         return s
     parts = split_top(s, "=")
-    if len(parts) < 2 or any(p.endswith(("<", ">", "!", ":", "\\")) for p in parts[:-1]):
+    if len(parts) < 2 or any(p.endswith(("<", ">", "!", "\\")) for p in parts[:-1]):
         return s
-    if all(_SIMPLE_LHS_RE.match(p.strip()) for p in parts[:-1]) and parts[-1].strip():
+    if len(split_top(s, ",")) > 1 and not parts[0].strip().startswith(("(", "[", "\\left")):
+        if not (len(parts) == 2 and _THOUSANDS_RE.match(parts[1].strip())):
+            return s
+    if is_name(parts[0]) and parts[-1].strip():  # x = 5+5+1 = 11: the last value is the answer
         return parts[-1].strip()
     return s
+
+
+_LETTER_OUTSIDE_COMMANDS_RE = re.compile(r"(?<![\\A-Za-z])[A-Za-z]")
+
+
+def _strip_unit_suffix(s: str) -> str:
+    """``5 cm`` -> ``5``; ``\\pi r^2 h`` stays: a unit ends a value, never a product of variables."""
+    s = _strip_redundant_parens(s)
+    m = _UNIT_SUFFIX_RE.search(s)
+    if m is None or _LETTER_OUTSIDE_COMMANDS_RE.search(s[: m.start()].rsplit("=", 1)[-1]):
+        return s
+    return s[: m.start()].strip()
 
 
 def _strip_text_units(s: str) -> str:
@@ -213,18 +269,23 @@ def normalize_answer(ans: str, keep_assignment: bool = False) -> str:
     s = _CURRENCY_RE.sub("", s).strip()
     s = _strip_text_units(s)
     s = s.strip().rstrip(_TRAIL_PUNCT)
-    s = _UNIT_SUFFIX_RE.sub("", s).strip()
+    s = _strip_unit_suffix(s)
     s = _SEPARATOR_RE.sub(",", s)
     s = s.replace("{,}", "").replace("**", "^")
     s = _PI_RE.sub(r"\\pi", s)
     s = _INF_RE.sub(r"\\infty", s)
+    s = _PLUS_INF_RE.sub("", s)
     s = _SQRT_WORD_RE.sub(r"\\sqrt", s)
     if "\\sqrt(" in s:
         s = _sqrt_parens(s)
     s = _WS_RE.sub(" ", s).strip().rstrip(_TRAIL_PUNCT)
     s = _BRACKET_SPACE_RE.sub("", s)
+    s = _strip_redundant_parens(s)
     if not keep_assignment:
         s = strip_assignment(s)
+        s = _strip_redundant_parens(s)
+    if _REALS_RE.match(s):
+        s = "(-\\infty,\\infty)"
     if _THOUSANDS_RE.match(s):
         s = s.replace(",", "")
     elif _SPACE_THOUSANDS_RE.match(s):

@@ -2,8 +2,9 @@
 
 Integers, decimals, scientific notation, ``a/b``, ``\\frac{a}{b}``, mixed numbers and
 percentages become a :class:`Number` holding an exact :class:`fractions.Fraction`.
-Comparison is exact; only decimal-vs-decimal allows a tight relative tolerance
-(:data:`DECIMAL_REL_TOL`), so ``0.333`` is not ``1/3`` and ``3.14`` is not ``\\pi``.
+Comparison is exact, for integers of any size too: ``0.333`` is not ``1/3``, and
+``2.50`` is ``2.5``. The one tolerance of the verifier lives in :func:`rounds_to`: a gold
+written as a decimal is taken as an approximation at its written precision.
 
 Example:
     >>> numbers_equal(parse_number("0.5"), parse_number("\\\\frac{1}{2}"))
@@ -18,9 +19,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
-DECIMAL_REL_TOL = Fraction(1, 10**9)
+_PLAIN_DECIMAL_RE = re.compile(r"^-?\d*\.(\d+)$")
 MAX_DIGITS = 400  # longer literals are left to the slow path (or rejected by the screen)
 
 _NUM = r"(?:\d+\.?\d*|\.\d+)"
@@ -108,12 +110,29 @@ def parse_number(s: str) -> Number | None:
     return None
 
 
-def _close(a: Fraction, b: Fraction, both_decimal: bool) -> bool:
-    if a == b:
-        return True
-    if not both_decimal:
+def decimal_places(s: str) -> int | None:
+    """Digits after the point of a plain decimal literal (``"2.50"`` -> 2), else ``None``.
+
+    Example:
+        >>> decimal_places("-0.125"), decimal_places("3"), decimal_places("1.5e3")
+        (3, None, None)
+    """
+    m = _PLAIN_DECIMAL_RE.match(s.strip())
+    return len(m.group(1)) if m else None
+
+
+def rounds_to(value: Decimal, gold: str) -> bool:
+    """True when ``value`` rounded half-up at the precision written in the decimal ``gold`` is ``gold``.
+
+    Example:
+        >>> rounds_to(Decimal("0.33333"), "0.33"), rounds_to(Decimal("0.335"), "0.33")
+        (True, False)
+    """
+    places = decimal_places(gold)
+    if places is None:
         return False
-    return abs(a - b) <= DECIMAL_REL_TOL * max(abs(a), abs(b))
+    quantum = Decimal(1).scaleb(-places)
+    return value.quantize(quantum, rounding=ROUND_HALF_UP) == Decimal(gold.strip())
 
 
 def numbers_equal(a: Number | None, b: Number | None) -> bool:
@@ -122,13 +141,12 @@ def numbers_equal(a: Number | None, b: Number | None) -> bool:
     Example:
         >>> numbers_equal(parse_number("50"), parse_number("50%"))
         True
-        >>> numbers_equal(parse_number("3.14"), parse_number("3.141"))
+        >>> numbers_equal(parse_number("3.14"), parse_number("3.1400000001"))
         False
     """
     if a is None or b is None:
         return False
-    both_dec = a.decimal and b.decimal
     if a.percent == b.percent:
-        return _close(a.value, b.value, both_dec)
+        return a.value == b.value
     pct, plain = (a, b) if a.percent else (b, a)
-    return _close(pct.value, plain.value, both_dec) or _close(pct.value / 100, plain.value, both_dec)
+    return pct.value == plain.value or pct.value / 100 == plain.value

@@ -7,6 +7,8 @@ Pure string work. Elements stay strings; comparing them is the caller's job.
 * ``\\{1,2\\}`` -> set (unordered); ``\\emptyset`` -> empty set
 * ``(1,2]``, ``(1,2)``, ``[1,2]``, ``\\langle 1,2\\rangle`` -> ordered, brackets kept (open/closed matters)
 * ``1, 2, 3`` -> list (unordered, the MATH "enter all solutions" convention)
+* ``3:2``, ``10:30``, ``12/25/2023`` -> ratio (parts compared in order, never a division)
+* ``1 \\pm \\sqrt{19}`` -> list of the two values; ``\\{1\\} \\cup \\{2,3\\}`` -> one set
 
 Example:
     >>> parse_structure("[0,1)")
@@ -23,7 +25,7 @@ from typing import Literal
 
 from .normalize import _match_close, split_top
 
-Kind = Literal["scalar", "ordered", "set", "list", "matrix", "union"]
+Kind = Literal["scalar", "ordered", "set", "list", "matrix", "union", "ratio"]
 
 _MATRIX_RE = re.compile(
     r"^\[?\s*\\begin\{(?P<env>[pbBvV]?matrix|array|smallmatrix)\}(?:\{[^{}]*\})?(?P<body>.*)"
@@ -32,6 +34,9 @@ _MATRIX_RE = re.compile(
 )
 _EMPTY_SET = frozenset({"\\emptyset", "\\varnothing", "\\{\\}", "\\{ \\}", "{}", "∅"})
 _UNION_RE = re.compile(r"\\cup|(?<=[\)\]])\s*U\s*(?=[\(\[])")
+_DATE_RE = re.compile(r"^\d{1,4}/\d{1,2}/\d{1,4}$")
+_PM_RE = re.compile(r"\\pm(?![A-Za-z])|\\mp(?![A-Za-z])|±|∓")
+MAX_PM = 3  # more than this many \pm in one answer are not expanded
 
 
 @dataclass(frozen=True)
@@ -54,8 +59,10 @@ def parse_structure(s: str) -> Structure:
     Example:
         >>> parse_structure("\\\\begin{bmatrix}1&0\\\\\\\\0&1\\\\end{bmatrix}").items
         (('1', '0'), ('0', '1'))
-        >>> parse_structure("5").kind
-        'scalar'
+        >>> parse_structure("5").kind, parse_structure("3:2").items
+        ('scalar', ('3', '2'))
+        >>> parse_structure("\\\\pm 3").items
+        ('+ 3', '- 3')
     """
     s = s.strip()
     m = _MATRIX_RE.match(s)
@@ -67,12 +74,15 @@ def parse_structure(s: str) -> Structure:
         return Structure("set", (), "{}")
     pieces = [p.strip() for p in _split_union(s)]
     if len(pieces) > 1 and all(pieces):
+        parts = [parse_structure(p) for p in pieces]
+        if all(p.kind == "set" for p in parts):  # \{1\} \cup \{2,3\} is the set \{1,2,3\}
+            return Structure("set", tuple(x for p in parts for x in p.items), "{}")
         return Structure("union", tuple(pieces), "")
     if s.startswith("\\{") and s.endswith("\\}"):
         inner = s[2:-2].strip()
         if not _unbalanced(inner):
             items = [x.strip() for x in split_top(inner, ",")] if inner else []
-            return Structure("set", tuple(items), "{}")
+            return Structure("set", tuple(expand_pm(items)), "{}")
     if s.startswith("\\langle") and s.endswith("\\rangle"):
         inner = s[len("\\langle") : -len("\\rangle")]
         return Structure("ordered", tuple(x.strip() for x in split_top(inner, ",")), "()")
@@ -82,8 +92,44 @@ def parse_structure(s: str) -> Structure:
             return Structure("ordered", tuple(items), s[0] + s[-1])
     items = [x.strip() for x in split_top(s, ",")]
     if len(items) > 1:
-        return Structure("list", tuple(items), "")
+        return Structure("list", tuple(expand_pm(items)), "")
+    ratio = [x.strip() for x in split_top(s, ":")]
+    if len(ratio) > 1 and all(ratio) and "\\colon" not in s:
+        return Structure("ratio", tuple(ratio), "")
+    if _DATE_RE.match(s):
+        return Structure("ratio", tuple(s.split("/")), "/")
+    expanded = expand_pm([s])
+    if len(expanded) > 1:
+        return Structure("list", tuple(expanded), "")
     return Structure("scalar", (s,), "")
+
+
+def expand_pm(items: list[str]) -> list[str]:
+    """Each item with ``\\pm`` becomes its values: ``1\\pm\\sqrt{5}`` -> ``1+\\sqrt{5}``, ``1-\\sqrt{5}``.
+
+    Several signs in one item are expanded together (``a \\pm b \\pm c`` gives four values);
+    ``\\mp`` takes the opposite sign of the ``\\pm`` beside it.
+
+    Example:
+        >>> expand_pm(["\\\\frac{-1 \\\\pm \\\\sqrt{13}}{4}", "2"])
+        ['\\\\frac{-1 + \\\\sqrt{13}}{4}', '\\\\frac{-1 - \\\\sqrt{13}}{4}', '2']
+    """
+    out: list[str] = []
+    for item in items:
+        signs = _PM_RE.findall(item)
+        if not signs or len(signs) > MAX_PM:
+            out.append(item)
+            continue
+        pieces = _PM_RE.split(item)
+        for mask in range(2 ** len(signs)):
+            text = pieces[0]
+            for j, sign in enumerate(signs):
+                plus = not (mask >> j) & 1
+                if sign in ("\\mp", "∓"):
+                    plus = not plus
+                text += ("+" if plus else "-") + pieces[j + 1]
+            out.append(text.replace("+-", "-").replace("--", "+").strip())
+    return out
 
 
 def _unbalanced(s: str) -> bool:

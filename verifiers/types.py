@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-Status = Literal["correct", "incorrect", "no_answer", "timeout", "invalid_gold"]
-STATUSES: tuple[str, ...] = ("correct", "incorrect", "no_answer", "timeout", "invalid_gold")
+Status = Literal["correct", "incorrect", "no_answer", "timeout", "invalid_gold", "error"]
+STATUSES: tuple[str, ...] = ("correct", "incorrect", "no_answer", "timeout", "invalid_gold", "error")
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,10 @@ class Verdict:
     ``status`` is one of :data:`STATUSES`; ``extracted`` is the answer found in the
     response (``None`` when there was none); ``detail`` says why, for non-obvious
     outcomes (``"timeout after 5.0s"``, ``"unsafe: huge power"``, ...).
+
+    ``timeout`` and ``error`` mean that no verdict was reached for this pair: the check ran
+    past its time limit, or its worker died on it twice (``error`` also covers a bug in the
+    verifier, with the exception in ``detail``). Neither is a guess; both count as not correct.
 
     Example:
         >>> Verdict("timeout", "9^{9^{9^9}}", "timeout after 5.0s").correct

@@ -3,8 +3,9 @@
 The parent sends ``(task_id, op, args)``; the worker answers ``(task_id, ok, value)``.
 Only the operations in :data:`OPS` exist, so the pipe cannot be used to run other code.
 The worker caps its own memory (``RLIMIT_AS``), ignores SIGINT, and exits when its
-parent goes away. Importing this module warms sympy and math-verify, which is what
-the forkserver preloads so that a replacement worker starts in milliseconds.
+parent goes away. :func:`warm` imports sympy and math-verify; the fork host
+(:mod:`.forkhost`) calls it once, so a forked replacement worker starts in milliseconds.
+:func:`main` runs one worker on its own (the ``spawn`` start method of :mod:`.launch`).
 
 Example (in-process, what a worker does with one task):
     >>> run_task("equiv", ("1/2", "0.5"))
@@ -46,9 +47,10 @@ def _crash(code: int = 3) -> None:
 def warm() -> None:
     """Import the heavy modules once (sympy, latex2sympy, math-verify) and parse once."""
     try:
-        from . import symbolic
+        from . import equivalence, symbolic
 
         symbolic.symbolic_equal("\\frac{1}{2}x", "0.5x")
+        equivalence.check_equivalence("\\sin^2 x", "1-\\cos^2 x")
     except Exception:  # pragma: no cover - a broken install shows up as wrong verdicts
         pass
 
@@ -137,3 +139,10 @@ def worker_main(conn: Any, parent_pid: int, memory_limit: int | None) -> None:
         except Exception:
             return
 
+
+
+def main(fd: int, parent_pid: int, memory_limit: int) -> None:
+    """Serve tasks on the socket ``fd`` (a worker started on its own, not forked)."""
+    from multiprocessing.connection import Connection
+
+    worker_main(Connection(fd), parent_pid, memory_limit or None)
