@@ -40,7 +40,7 @@ def imports_of(path: Path, root: Path, known: set[str]) -> set[str]:
     this = module_name(path, root)
     package = this.split(".") if path.name == "__init__.py" else this.split(".")[:-1]
     found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+    for node in _runtime_nodes(ast.parse(path.read_text(), str(path))):
         names: list[str] = []
         if isinstance(node, ast.Import):
             names = [a.name for a in node.names]
@@ -59,6 +59,21 @@ def imports_of(path: Path, root: Path, known: set[str]) -> set[str]:
                         found.add(candidate)
                     break
     return found
+
+
+def _runtime_nodes(tree: ast.AST):
+    """Every node but those under ``if TYPE_CHECKING:`` (imports for type hints only, never executed)."""
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        yield node
+        for child in ast.iter_child_nodes(node):
+            test = getattr(child, "test", None) if isinstance(child, ast.If) else None
+            if test is not None and (getattr(test, "id", None) == "TYPE_CHECKING"
+                                     or getattr(test, "attr", None) == "TYPE_CHECKING"):
+                stack.extend(child.orelse)
+                continue
+            stack.append(child)
 
 
 def import_graph(root: Path, packages: set[str]) -> dict[str, set[str]]:
