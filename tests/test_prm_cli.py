@@ -45,13 +45,14 @@ def test_train_and_eval_commands(tmp_path, capsys):
     base = make_tiny_base(tmp_path / "base")
     labels = write_label_fixture(tmp_path / "labels", n_problems=6, traces_per_problem=2)
     parser = _parser()
-    argv = ["train-prm", "--labels", str(labels), "--out", str(tmp_path / "prm"), "--base", str(base),
+    assert parser.parse_args(["train-prm", "--labels", "x", "--out", "y"]).kind == "likelihood"  # the default
+    argv = ["train-prm", "--kind", "tag", "--labels", str(labels), "--out", str(tmp_path / "prm"), "--base", str(base),
             "--label-type", "hard", "--epochs", "1", "--lr", "1e-3", "--batch-size", "4", "--seed", "3",
             "--threads", "1", "--val-fraction", "0.3", "--no-progress"]
     args = parser.parse_args(argv)
     args.func(args)
     out = capsys.readouterr().out
-    assert '"status": "finished"' in out
+    assert '"status": "finished"' in out and "training a tag PRM" in out
     cfg = json.loads((tmp_path / "prm" / "prm_config.json").read_text())
     assert cfg["label_type"] == "hard" and cfg["train"]["seed"] == 3 and cfg["train"]["batch_size"] == 4
 

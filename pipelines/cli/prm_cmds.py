@@ -4,7 +4,16 @@ from __future__ import annotations
 import json
 
 
+KIND_REASONS = {
+    "likelihood": "likelihood PRM: the base LM's own per-step surprise, calibrated on the labels (3 numbers fitted; "
+                  "the default, since it ranks steps best on the embedded policy: docs/prm.md)",
+    "tag": "tag PRM: a Math-Shepherd step-tag head fine-tuned on the labels (needs many labels to learn to check a "
+           "step; docs/prm.md)",
+}
+
+
 def cmd_train_prm(args) -> None:
+    print(f"train-prm: training a {KIND_REASONS[args.kind]}", flush=True)
     if args.kind == "likelihood":
         from prm_training.likelihood_prm import fit_likelihood_prm
 
@@ -43,7 +52,7 @@ def add_subcommands(sub) -> None:
     p.add_argument("--labels", required=True, help="label run directory (or its labels/ folder, or a Parquet file)")
     p.add_argument("--out", required=True, help="output PRM checkpoint directory (rerun to resume)")
     p.add_argument("--base", default=None, help="HF causal-LM checkpoint to start from (default: the embedded policy)")
-    p.add_argument("--kind", choices=["tag", "likelihood"], default="tag",
+    p.add_argument("--kind", choices=["tag", "likelihood"], default="likelihood",
                    help="tag: fine-tune a Math-Shepherd step-tag head; likelihood: calibrate the base LM's per-step "
                         "token log-probabilities on the labels (docs/prm.md compares them)")
     p.add_argument("--label-type", choices=["hard", "soft"], default="hard")

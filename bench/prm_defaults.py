@@ -1,0 +1,113 @@
+"""Does the PRM that the CLI's defaults make help? And how much of its quality do the labels give?
+
+As a new user would, with every option at its default on the embedded policy:
+
+    prm-factory synth --n 200 --seed 1 --out W/train.jsonl
+    prm-factory generate --problems W/train.jsonl --out W/gen
+    prm-factory label --traces W/gen/traces --out W/label
+    prm-factory train-prm --labels W/label --out W/prm
+    prm-factory eval-search --prm W/prm --problems W/heldout.jsonl --methods majority,best-of-n --n-max 16
+
+then best-of-16 against majority@16 on 150 held-out problems of a seed used nowhere else (goal: +5 points).
+The same PRM kind is also fitted on the exact gold step labels of the same traces, and both are scored
+against gold on the validation problems: the gap is what the Monte Carlo labels cost (goal: <= 0.03).
+
+    python bench/prm_defaults.py [--work runs/bench_prm_defaults] [--train-problems 200] [--heldout 150]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from result_io import RESULTS_DIR, figure, write_result
+
+ROOT = Path(__file__).resolve().parents[1]
+TITLE = "PRMs from the CLI defaults: best-of-16 against majority@16, and MC labels against gold"
+HELDOUT_SEED = 31337
+
+
+def cli(*args: str) -> float:
+    """Run one ``prm-factory`` command; its wall time."""
+    start = time.time()
+    print("$ prm-factory " + " ".join(args), flush=True)
+    subprocess.run([sys.executable, "-m", "pipelines.cli.main", *args], cwd=ROOT, check=True)
+    return round(time.time() - start, 1)
+
+
+def gold_copy(labels_dir: Path, out: Path) -> Path:
+    """The same label rows with the exact gold step labels as their hard and soft labels."""
+    from data.parquet_io import read_rows, write_rows_atomic
+    from data.records import StepLabels
+
+    rows = [r for r in read_rows(labels_dir / "labels") if r.get("gold_labels") is not None]
+    for row in rows:
+        row["labels"] = list(row["gold_labels"])
+        row["soft_labels"] = [1.0 if g else 0.0 for g in row["gold_labels"]]
+    write_rows_atomic(out / "labels" / "shard-00000.parquet", rows, StepLabels.SCHEMA, "StepLabels")
+    return out
+
+
+def figures(body: dict) -> list[dict]:
+    """The figures of a run, from its body.
+
+    >>> f = figures({"best_of_16": 0.8, "majority_16": 0.7, "auc_mc": 0.9, "auc_gold": 0.91, "kind": "likelihood"})
+    >>> [x["met"] for x in f]
+    [True, None, True]
+    """
+    gain = round(body["best_of_16"] - body["majority_16"], 4)
+    gap = round(body["auc_gold"] - body["auc_mc"], 4)
+    return [figure("best_of_16_minus_majority_16", f"best-of-16 minus majority@16 ({body['kind']} PRM, CLI defaults)",
+                   gain, ">= 0.05", headline=True),
+            figure("step_auc_mc", "step AUC against gold, PRM on Monte Carlo labels", body["auc_mc"]),
+            figure("mc_vs_gold_gap", "step AUC gap: PRM on gold labels minus PRM on MC labels", gap, "<= 0.03")]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--work", default="runs/bench_prm_defaults")
+    ap.add_argument("--train-problems", type=int, default=200)
+    ap.add_argument("--heldout", type=int, default=150)
+    ap.add_argument("--out", default=str(RESULTS_DIR / "prm_defaults.json"))
+    args = ap.parse_args()
+    work = ROOT / args.work
+    work.mkdir(parents=True, exist_ok=True)
+    wall = {"synth": cli("synth", "--n", str(args.train_problems), "--seed", "1", "--out", str(work / "train.jsonl"))}
+    wall["synth_heldout"] = cli("synth", "--n", str(args.heldout), "--seed", str(HELDOUT_SEED),
+                                "--out", str(work / "heldout.jsonl"))
+    train_ids = {json.loads(x)["problem_id"] for x in (work / "train.jsonl").read_text().splitlines()}
+    held_ids = {json.loads(x)["problem_id"] for x in (work / "heldout.jsonl").read_text().splitlines()}
+    if train_ids & held_ids:
+        raise SystemExit(f"{len(train_ids & held_ids)} held-out problems are also training problems")
+    wall["generate"] = cli("generate", "--problems", str(work / "train.jsonl"), "--out", str(work / "gen"))
+    wall["label"] = cli("label", "--traces", str(work / "gen" / "traces"), "--out", str(work / "label"))
+    wall["train_prm"] = cli("train-prm", "--labels", str(work / "label"), "--out", str(work / "prm"))
+    cli("eval-prm", "--prm", str(work / "prm"), "--labels", str(work / "label"), "--out", str(work / "prm_eval"))
+    gold = gold_copy(work / "label", work / "gold_labels")
+    wall["train_prm_gold"] = cli("train-prm", "--labels", str(gold), "--out", str(work / "prm_gold"))
+    cli("eval-prm", "--prm", str(work / "prm_gold"), "--labels", str(work / "label"), "--out",
+        str(work / "prm_gold_eval"))
+    wall["eval_search"] = cli("eval-search", "--prm", str(work / "prm"), "--problems", str(work / "heldout.jsonl"),
+                              "--limit", str(args.heldout), "--methods", "majority,best-of-n", "--n-max", "16",
+                              "--out", str(work / "search"))
+    config = json.loads((work / "prm" / "prm_config.json").read_text())
+    points = json.loads((work / "search" / "sweep.json").read_text())["points"]
+
+    def at(method: str, n: int) -> float:
+        return next(p["accuracy"] for p in points if p["method"] == method and p["n"] == n)
+
+    auc = {name: json.loads((work / name / "metrics.json").read_text())["step_auc"]
+           for name in ("prm_eval", "prm_gold_eval")}
+    body = {"kind": config["kind"], "best_of_16": at("best-of-n", 16), "majority_16": at("majority", 16),
+            "sample_accuracy": at("majority", 1), "auc_mc": auc["prm_eval"], "auc_gold": auc["prm_gold_eval"],
+            "heldout_problems": args.heldout, "heldout_seed": HELDOUT_SEED, "train_problems": args.train_problems,
+            "wall_s": wall}
+    write_result(args.out, "prm_defaults", TITLE, figures(body), body)
+    print(json.dumps(body, indent=2))
+
+
+if __name__ == "__main__":
+    main()
