@@ -199,7 +199,9 @@ def evaluate_prm(prm: str | Path, labels: str | Path, out: str | Path | None = N
         raise ValueError(f"no labelled traces in split {split!r} of {labels}")
     scores = scorer.score_rows(rows)
     metrics, curve = quality_report(rows, scores)
-    metrics.update(split=split, prm=str(Path(prm).resolve()), labels=str(Path(labels).resolve()),
+    from data.provenance import portable_path
+
+    metrics.update(split=split, prm=portable_path(prm), labels=portable_path(labels),
                    label_type=scorer.config.label_type, wall_s=round(time.time() - start, 1))
     if out is not None:
         from data.parquet_io import write_json_atomic

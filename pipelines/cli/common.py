@@ -100,9 +100,10 @@ def build_engine(args, cache_dir: str | Path | None = None):
     return make_engine(args.engine, **engine_kwargs(args))
 
 
-def policy_name(args) -> str:
-    if args.engine == "openai" and args.served_model:
-        return args.served_model
+def policy_name(args, engine=None) -> str:
+    """The policy's name as records keep it: the served model for the openai engine, else the folder name."""
+    if args.engine == "openai":
+        return args.served_model or getattr(engine, "model", None) or "served-model"
     return Path(args.policy).name
 
 

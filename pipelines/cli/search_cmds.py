@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pipelines.cli.common import add_engine_args, build_engine, load_cli_problems, prompter_from_args
+from pipelines.cli.common import add_engine_args, build_engine, load_cli_problems, policy_name, prompter_from_args
 
 METHOD_NAMES = ("majority", "best-of-n", "weighted-sc", "greedy-step", "beam", "lookahead")
 AGGREGATION_NAMES = ("min", "last", "prod", "mean")
@@ -25,7 +25,10 @@ def _search_config(args, method: str, n: int, engine):
 
 
 def _common(args) -> dict:
-    return {"policy": str(args.policy), "prm": args.prm, "engine": args.engine}
+    from data.provenance import portable_path
+
+    policy = policy_name(args) if args.engine == "openai" else portable_path(args.policy)
+    return {"policy": policy, "prm": portable_path(args.prm) if args.prm else None, "engine": args.engine}
 
 
 def cmd_search(args) -> None:

@@ -22,7 +22,7 @@ def cmd_generate(args) -> None:
     cfg = GenerateConfig(samples=args.samples, temperature=args.temperature, max_tokens=args.max_tokens,
                          seed=args.seed, shard_size=args.shard_size, step_style=prompter.step_style.value,
                          prompt_format=prompter.describe())
-    summary = generate_traces(engine, problems, args.out, policy_name(args), cfg, prompter=prompter)
+    summary = generate_traces(engine, problems, args.out, policy_name(args, engine), cfg, prompter=prompter)
     print(json.dumps({k: v for k, v in summary.items() if k != "config"}, indent=2))
 
 
