@@ -25,7 +25,8 @@ GOLD = "gold"
 def load_prm(path: str | Path, backend: str = "hf", threads: int | None = None, batch_size: int = 32,
              prm_format: PRMFormat | str | dict | None = None, max_length: int | None = None) -> PRMScorer:
     """The scorer of the PRM checkpoint at ``path`` on ``backend`` (``hf`` or ``vllm``); ``prm_format`` reads
-    a third-party checkpoint, ``max_length`` caps its context (default: the model's)."""
+    a third-party checkpoint; ``max_length`` caps the context of a tag or third-party PRM (default: the
+    model's; a likelihood PRM keeps its ``prm_config.json`` ``max_length``)."""
     if backend not in BACKENDS:
         raise ValueError(f"PRM backend {backend!r}: choose one of {BACKENDS}")
     if threads and backend == "hf":
@@ -46,15 +47,16 @@ def load_prm(path: str | Path, backend: str = "hf", threads: int | None = None, 
     if backend == "vllm":
         from prm_training.vllm_scorer import VLLMLikelihoodPRMScorer, VLLMPRMScorer
 
-        cls = VLLMLikelihoodPRMScorer if config.kind == "likelihood" else VLLMPRMScorer
-        return cls.from_pretrained(path)
+        if config.kind == "likelihood":
+            return VLLMLikelihoodPRMScorer.from_pretrained(path)
+        return VLLMPRMScorer.from_pretrained(path, max_model_len=max_length)
     if config.kind == "likelihood":
         from prm_training.likelihood_prm import LikelihoodPRMScorer
 
         return LikelihoodPRMScorer.from_pretrained(path, batch_size=batch_size, config=config)
     from prm_training.tag_scorer import TagPRMScorer
 
-    return TagPRMScorer.from_pretrained(path, batch_size=batch_size, config=config)
+    return TagPRMScorer.from_pretrained(path, batch_size=batch_size, config=config, max_length=max_length)
 
 
 def load_byo_prm(path: str | Path, fmt: PRMFormat, backend: str = "hf", batch_size: int = 8,

@@ -1,4 +1,5 @@
-"""PRM quality on labelled traces: step AUC/accuracy, ProcessBench-style first error, calibration.
+"""PRM quality on labelled traces: step AUC/accuracy, ProcessBench-style first error, calibration
+(ProcessBench-format files of human-annotated solutions: ``processbench_eval``).
 
 The reference is the gold step labels when every evaluated trace has them (the synthetic
 task), else the hard Monte Carlo labels. The metric functions are pure Python:

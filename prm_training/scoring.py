@@ -2,8 +2,11 @@
 
 ``score_batch`` takes ``(question, steps)`` pairs (or dicts with those keys) and returns one
 P(good) per step. Backends: ``tag_scorer.TagPRMScorer`` (a Math-Shepherd tag head on
-transformers), ``likelihood_prm.LikelihoodPRMScorer``, ``vllm_scorer`` (both kinds on vLLM) and
-``oracle_scorer.GoldStepScorer`` (the synthetic task's exact labels); ``load.load_prm`` picks one.
+transformers, ours or a third-party one), ``likelihood_prm.LikelihoodPRMScorer``,
+``qwen_prm.QwenPRMScorer`` (Qwen2.5-Math-PRM-style token classifiers), ``vllm_scorer`` (each of
+them on vLLM) and ``oracle_scorer.GoldStepScorer`` (the synthetic task's exact labels);
+``load.load_prm`` picks one. Scorers that can cut a long input also have ``score_fitting``: the
+scores of the steps that fit in the context, fewer than the steps when the input was cut.
 
 >>> as_item(("What is 2 + 3?", ("2 + 3 = 5",)))
 ('What is 2 + 3?', ['2 + 3 = 5'])

@@ -16,6 +16,12 @@ The token ids are computed here with the checkpoint's tokenizer and sent as
 eager mode, a 128 MiB KV cache and the in-process engine core (as ``engines.vllm_engine``).
 Build it under ``if __name__ == "__main__":`` in scripts.
 
+A third-party Math-Shepherd checkpoint (``--prm-format math-shepherd``) runs through the same
+``VLLMPRMScorer`` with a ``PRMConfig`` made in memory. A Qwen2.5-Math-PRM-style checkpoint
+(``--prm-format qwen-prm``) runs through ``VLLMQwenPRMScorer``: vLLM's own
+``Qwen2ForProcessRewardModel``, or a ``*ForTokenClassification`` causal LM converted with
+``convert="classify"``, both with ``STEP`` pooling at the ``<extra_0>`` separator.
+
 A likelihood PRM (``prm_config.json`` ``kind: "likelihood"``) has no tag head: ``from_pretrained``
 returns a ``VLLMLikelihoodPRMScorer``, which reads the frozen LM's prompt log-probabilities
 (``SamplingParams(prompt_logprobs=0)``: the log-probability of each prompt token as written) and

@@ -213,3 +213,27 @@ def test_search_and_rl_take_a_third_party_prm(ckpts, tmp_path):
     view = json.loads((rl / "prm_view" / "prm_config.json").read_text())
     assert view["prm_format"]["name"] == "qwen-prm" and summary["config"]["prm"] == "prm_view"
     assert _cli("rl", "--prm", "gold", "--prm-format", "qwen-prm", "--out", str(tmp_path / "rl2")) == 2
+
+
+def test_eval_prm_on_plain_label_runs(ckpts, tmp_path, capsys):
+    """A third-party PRM on a label run reads each row's question (plain-format prompts keep it as text)."""
+    from prm_training.prm_fixtures import write_label_fixture
+
+    labels = write_label_fixture(tmp_path / "labels", n_problems=3, traces_per_problem=2)
+    out = tmp_path / "eval"
+    assert _cli("eval-prm", "--prm", str(ckpts["Qwen2ForProcessRewardModel"]), "--prm-format", "qwen-prm",
+                "--labels", str(labels), "--split", "all", "--out", str(out), "--threads", "1") == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["n_traces"] == 6 and metrics["n_steps"] == 12 and metrics["truncated_steps"] == 0
+    assert metrics["reference"] == "gold" and metrics["label_type"] == "external" and metrics["step_auc"] is not None
+    assert _cli("eval-prm", "--prm", str(ckpts["math-shepherd"]), "--prm-format", "math-shepherd",
+                "--labels", str(labels)) == 2
+    assert "--split all" in capsys.readouterr().err
+
+
+def test_chat_format_label_rows_cannot_give_a_question():
+    from prm_training.prm_eval import question_of_row
+
+    row = {"trace_id": "t7", "prompt": "<|im_start|>user\nQ<|im_end|>\n", "prompt_format": json.dumps({"kind": "chat"})}
+    with pytest.raises(ValueError, match="trace t7: field prompt_format"):
+        question_of_row(row, "run/labels")

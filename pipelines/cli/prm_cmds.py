@@ -110,8 +110,8 @@ def add_subcommands(sub) -> None:
     p.add_argument("--prm-backend", choices=["hf", "vllm"], default="hf",
                    help="score through transformers or vLLM's pooling runner")
     p.add_argument("--max-length", type=int, default=None,
-                   help="a third-party PRM's context in tokens (default: the model's); longer solutions are cut "
-                        "and reported")
+                   help="the PRM's context in tokens (default: the model's; not for a likelihood PRM); longer "
+                        "solutions are cut and reported")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--threads", type=int, default=2)
     add_prm_format_args(p)
