@@ -237,3 +237,10 @@ def test_chat_format_label_rows_cannot_give_a_question():
     row = {"trace_id": "t7", "prompt": "<|im_start|>user\nQ<|im_end|>\n", "prompt_format": json.dumps({"kind": "chat"})}
     with pytest.raises(ValueError, match="trace t7: field prompt_format"):
         question_of_row(row, "run/labels")
+
+
+def test_cli_format_list_matches_the_library():
+    from pipelines.cli.common import PRM_FORMATS
+    from prm_training import byo_prm
+
+    assert PRM_FORMATS == byo_prm.PRM_FORMATS
