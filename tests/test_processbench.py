@@ -190,3 +190,21 @@ def test_import_then_label_compares_monte_carlo_with_human_labels(tmp_path, caps
     assert [r["gold_labels"] for r in result.labels] == [[True, True], [False, False]]
     quality = label_quality(result.labels)
     assert quality["gold_traces"] == 2 and quality["gold_steps"] == 4 and 0 <= quality["hard_accuracy"] <= 1
+
+
+def test_a_likelihood_prm_scores_only_the_steps_inside_its_context(tmp_path):
+    """The transformers likelihood PRM cuts long inputs itself; ProcessBench scoring keeps the steps that fit
+    whole, so no step is scored on a cut text."""
+    from prm_training.likelihood_prm import fit_likelihood_prm
+    from prm_training.load import load_prm
+    from prm_training.prm_fixtures import make_tiny_base, write_label_fixture
+    from prm_training.processbench_eval import score_fitting
+
+    base = make_tiny_base(tmp_path / "base")
+    labels = write_label_fixture(tmp_path / "labels", n_problems=4, traces_per_problem=2)
+    fit_likelihood_prm(labels, tmp_path / "lik", base_model=str(base), label_type="soft", val_fraction=0.0)
+    scorer = load_prm(tmp_path / "lik", threads=1)
+    steps = [f"{k} + 1 = {k + 1}" for k in range(80)]
+    cut = score_fitting(scorer, [("Count from 0.", steps)], progress=False)[0]
+    assert 5 < len(cut) < 80
+    assert cut == pytest.approx(scorer.score("Count from 0.", steps[:len(cut)]), abs=1e-6)
