@@ -27,16 +27,16 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from data.errors import RecordError
+from data.processbench import import_processbench, stated_answer
 from data.records import Trace, content_id
 
 REQUIRED_TRACE_COLUMNS = ("trace_id", "problem_id", "question", "gold_answer", "steps")
 DEFAULT_MAX_STEP_CHARS = 2000
 MATH_SHEPHERD_TAG = "ки"
-IMPORT_FORMATS = ("math-shepherd", "prm800k")
+IMPORT_FORMATS = ("math-shepherd", "prm800k", "processbench")
 
 _TRACE_FIELDS = tuple(Trace.SCHEMA.names)
 _STEP_ONE = re.compile(r"(?:^|\s)([Ss]tep 1:)")
-_ANSWER_IS = re.compile(r"The answer is:?\s*(.+?)\s*\.?\s*$", re.S)
 
 
 # --------------------------------------------------------------------------- our own traces
@@ -242,16 +242,6 @@ def _split_question(head: str, question: str | None) -> tuple[str, str]:
     raise ValueError("cannot tell the question from the first step")
 
 
-def _answer_of(step: str) -> str | None:
-    """The final answer a step states (``verifiers.extract_answer``; a plain regex without it)."""
-    try:
-        from verifiers import extract_answer  # lazy: verifiers may pull in sympy
-    except ImportError:
-        m = _ANSWER_IS.search(step)
-        return m.group(1).strip() if m else None
-    return extract_answer(step)
-
-
 def _import_math_shepherd(rows, tag: str) -> list[Trace]:
     parsed = []
     for path, row_no, row in rows:
@@ -273,7 +263,7 @@ def _import_math_shepherd(rows, tag: str) -> list[Trace]:
             gold_by_question.setdefault(question, gold.strip())
     for _, row, question, steps, raw in parsed:
         if question not in gold_by_question and raw[-1]:
-            answer = _answer_of(steps[-1])
+            answer = stated_answer(steps[-1])
             if answer:
                 gold_by_question[question] = answer
     traces = []
@@ -286,7 +276,7 @@ def _import_math_shepherd(rows, tag: str) -> list[Trace]:
         trace_id = row.get("trace_id") or content_id("math-shepherd", question, steps, raw)
         traces.append(Trace(
             trace_id=str(trace_id), problem_id=str(problem_id), question=question, gold_answer=gold,
-            steps=steps, policy="math-shepherd", final_answer=_answer_of(steps[-1]),
+            steps=steps, policy="math-shepherd", final_answer=stated_answer(steps[-1]),
             outcome_correct=raw[-1], gold_labels=labels, source=source,
         ))
     return traces
@@ -371,7 +361,8 @@ def import_labeled(path: str | os.PathLike, fmt: str = "math-shepherd", step_tag
     ``math-shepherd``: the gold answer is the row's ``gold_answer`` column when present, else the
     answer of a same-question solution whose last step is labeled ``+`` (the format has no gold
     column; its last label is the outcome), else empty. ``prm800k``: rows whose ``finish_reason`` is ``bad_problem`` are skipped;
-    a rating of -1 is bad, 0 and +1 are good.
+    a rating of -1 is bad, 0 and +1 are good. ``processbench``: ``data.processbench.import_processbench``
+    (first-error labels).
     """
     from data.loaders import iter_rows
 
@@ -380,6 +371,8 @@ def import_labeled(path: str | os.PathLike, fmt: str = "math-shepherd", step_tag
     path = Path(path)
     if not path.exists():
         raise RecordError(path, None, None, "no such file or directory")
+    if fmt == "processbench":
+        return import_processbench(path)
     rows = iter_rows(path)
     if fmt == "math-shepherd":
         return _import_math_shepherd(rows, step_tag)

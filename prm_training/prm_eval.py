@@ -1,4 +1,5 @@
-"""PRM quality on labelled traces: step AUC/accuracy, ProcessBench-style first error, calibration.
+"""PRM quality on labelled traces: step AUC/accuracy, ProcessBench-style first error, calibration
+(ProcessBench-format files of human-annotated solutions: ``processbench_eval``).
 
 The reference is the gold step labels when every evaluated trace has them (the synthetic
 task), else the hard Monte Carlo labels. The metric functions are pure Python:
@@ -179,16 +180,49 @@ def plot_eval(metrics: dict[str, Any], curve: dict[str, Any], path: str | Path) 
     return path
 
 
+def question_of_row(row: dict, where: str = "labels") -> str:
+    """The question of a StepLabels row in the plain prompt format (``question + "\\n"``), for a PRM that
+    renders questions its own way; a chat-format row raises (its question is inside the template).
+
+    >>> question_of_row({"prompt": "What is 2 + 3?\\n", "prompt_format": ""})
+    'What is 2 + 3?'
+    """
+    fmt = json.loads(row["prompt_format"]) if row.get("prompt_format") else {}
+    if fmt.get("kind", "plain") != "plain":
+        raise ValueError(f"{where}: trace {row.get('trace_id')}: field prompt_format: a {fmt.get('kind')} prompt; "
+                         "a --prm-format PRM needs the question, which only plain-format labels keep as text "
+                         "(evaluate it on the traces with --processbench, or on plain-format labels)")
+    return row["prompt"][:-1] if row["prompt"].endswith("\n") else row["prompt"]
+
+
+def _score_label_rows(scorer, rows: Sequence[dict], external: bool, where: str) -> list[list[float]]:
+    """Scores of label rows: a PRM trained here reads each row's own prompt; a third-party one its question."""
+    if not external:
+        if not hasattr(scorer, "score_rows"):
+            raise ValueError("eval-prm --labels scores a PRM trained here through transformers (each row's own "
+                             "prompt); leave out --prm-backend vllm")
+        return scorer.score_rows(rows)
+    from prm_training.processbench_eval import score_fitting
+
+    return score_fitting(scorer, [(question_of_row(r, where), list(r["completions"])) for r in rows], progress=False)
+
+
 def evaluate_prm(prm: str | Path, labels: str | Path, out: str | Path | None = None, split: str = "val",
-                 batch_size: int = 32, threads: int = 1) -> dict[str, Any]:
-    """Score the label rows of ``split`` ("val": the PRM's held-out problems, "all") and write metrics + PNG."""
+                 batch_size: int = 32, threads: int = 1, backend: str = "hf", prm_format: Any = None,
+                 max_length: int | None = None) -> dict[str, Any]:
+    """Score the label rows of ``split`` ("val": the PRM's held-out problems, "all") and write metrics + PNG.
+    ``prm_format`` reads a third-party checkpoint (``byo_prm.PRMFormat``; only ``split="all"``)."""
+    from prm_training.byo_prm import view_format
     from prm_training.prm_data import load_label_rows, split_rows
     from prm_training.load import load_prm
 
     if split not in ("val", "all"):
         raise ValueError(f"split must be 'val' or 'all', got {split!r}")
+    external = prm_format is not None or view_format(prm) is not None
+    if external and split == "val":
+        raise ValueError(f"--prm {prm}: a third-party PRM has no validation split of these labels; use --split all")
     start = time.time()
-    scorer = load_prm(prm, threads=threads, batch_size=batch_size)
+    scorer = load_prm(prm, backend, threads, batch_size, prm_format=prm_format, max_length=max_length)
     rows = load_label_rows(labels)
     if split == "val":
         if scorer.config.val_fraction <= 0:
@@ -197,12 +231,14 @@ def evaluate_prm(prm: str | Path, labels: str | Path, out: str | Path | None = N
     rows = [r for r in rows if r["completions"]]
     if not rows:
         raise ValueError(f"no labelled traces in split {split!r} of {labels}")
-    scores = scorer.score_rows(rows)
+    scores = _score_label_rows(scorer, rows, external, str(labels))
     metrics, curve = quality_report(rows, scores)
     from data.provenance import portable_path
 
+    config = getattr(scorer, "config", None)
     metrics.update(split=split, prm=portable_path(prm), labels=portable_path(labels),
-                   label_type=scorer.config.label_type, wall_s=round(time.time() - start, 1))
+                   label_type=config.label_type if config is not None else "external", backend=backend,
+                   wall_s=round(time.time() - start, 1))
     if out is not None:
         from data.parquet_io import write_json_atomic
 

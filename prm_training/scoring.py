@@ -2,13 +2,18 @@
 
 ``score_batch`` takes ``(question, steps)`` pairs (or dicts with those keys) and returns one
 P(good) per step. Backends: ``tag_scorer.TagPRMScorer`` (a Math-Shepherd tag head on
-transformers), ``likelihood_prm.LikelihoodPRMScorer``, ``vllm_scorer`` (both kinds on vLLM) and
-``oracle_scorer.GoldStepScorer`` (the synthetic task's exact labels); ``load.load_prm`` picks one.
+transformers, ours or a third-party one), ``likelihood_prm.LikelihoodPRMScorer``,
+``qwen_prm.QwenPRMScorer`` (Qwen2.5-Math-PRM-style token classifiers), ``vllm_scorer`` (each of
+them on vLLM) and ``oracle_scorer.GoldStepScorer`` (the synthetic task's exact labels);
+``load.load_prm`` picks one. Scorers that can cut a long input also have ``score_fitting``: the
+scores of the steps that fit in the context, fewer than the steps when the input was cut.
 
 >>> as_item(("What is 2 + 3?", ("2 + 3 = 5",)))
 ('What is 2 + 3?', ['2 + 3 = 5'])
 >>> as_item({"question": "Q", "steps": ["a", "b"]})
 ('Q', ['a', 'b'])
+>>> fit_ids([5, 6, 7, 8, 9], [1, 3], max_length=3, truncate=True)
+([5, 6, 7], [1])
 """
 from __future__ import annotations
 
@@ -27,3 +32,14 @@ def as_item(item: Any) -> tuple[str, list[str]]:
         return item["question"], list(item["steps"])
     question, steps = item
     return question, list(steps)
+
+
+def fit_ids(ids: list[int], positions: list[int], max_length: int,
+            truncate: bool) -> tuple[list[int], list[int]]:
+    """``ids`` cut at ``max_length`` with the positions that survive; without ``truncate`` an input that
+    does not fit raises."""
+    if len(ids) <= max_length:
+        return ids, positions
+    if not truncate:
+        raise ValueError(f"PRM input of {len(ids)} tokens exceeds max_length {max_length}")
+    return ids[:max_length], [p for p in positions if p < max_length]

@@ -18,13 +18,16 @@ from prm_training.scoring import as_item
 
 
 class TagPRMScorer:
-    def __init__(self, model, tokenizer, config: PRMConfig, batch_size: int = 32, max_length: int | None = None):
+    def __init__(self, model, tokenizer, config: PRMConfig, batch_size: int = 32, max_length: int | None = None,
+                 prompter=None):
         self.model = model.eval()
         self.tokenizer = tokenizer
         self.config = config
         self.tokens = config.tokens
         self.batch_size = batch_size
-        self.prompter = config.prompter(tokenizer)
+        # how a question is written before the steps: the training labels' format, or a third-party
+        # format's (byo_prm.MathShepherdPrompter)
+        self.prompter = prompter or config.prompter(tokenizer)
         model_max = getattr(model.config, "max_position_embeddings", None) or config.max_length
         self.max_length = min(max_length or model_max, model_max)
 
@@ -54,18 +57,25 @@ class TagPRMScorer:
 
     def score_batch(self, items: Sequence[Any]) -> list[list[float]]:
         """P(good) per step for many ``(question, steps)`` pairs (or dicts); ValueError past ``max_length``."""
+        return self._score([self._example(item, truncate=False) for item in items])
+
+    def score_fitting(self, items: Sequence[Any]) -> list[list[float]]:
+        """As ``score_batch``, but an input past ``max_length`` is cut there: its list holds the scores of
+        the steps whose tag fits (a causal model scores a prefix as it scores the whole)."""
+        return self._score([self._example(item, truncate=True) for item in items])
+
+    def _example(self, item: Any, truncate: bool):
+        from prm_training.scoring import fit_ids
         from prm_training.prm_data import PRMExample
         from prm_training.prm_format import encode_steps
 
-        examples = []
-        for item in items:
-            question, steps = as_item(item)
-            ids, positions = encode_steps(self.tokenizer, self.prompter.question_prompt(question), steps, self.tokens,
-                                          add_special_tokens=self.prompter.add_special_tokens)
-            if len(ids) > self.max_length:
-                raise ValueError(f"PRM input of {len(ids)} tokens exceeds max_length {self.max_length}")
-            examples.append(PRMExample(ids, positions, [0.0] * len(positions)))
-        return self._score(examples)
+        question, steps = as_item(item)
+        if not steps:
+            return PRMExample([], [], [])
+        ids, positions = encode_steps(self.tokenizer, self.prompter.question_prompt(question), steps, self.tokens,
+                                      add_special_tokens=self.prompter.add_special_tokens)
+        ids, positions = fit_ids(ids, positions, self.max_length, truncate)
+        return PRMExample(ids, positions, [0.0] * len(positions))
 
     def score_rows(self, rows: Sequence[dict]) -> list[list[float]]:
         """Scores for StepLabels rows (``prompt`` + ``completions``); steps past ``max_length`` are left out."""

@@ -16,6 +16,12 @@ The token ids are computed here with the checkpoint's tokenizer and sent as
 eager mode, a 128 MiB KV cache and the in-process engine core (as ``engines.vllm_engine``).
 Build it under ``if __name__ == "__main__":`` in scripts.
 
+A third-party Math-Shepherd checkpoint (``--prm-format math-shepherd``) runs through the same
+``VLLMPRMScorer`` with a ``PRMConfig`` made in memory. A Qwen2.5-Math-PRM-style checkpoint
+(``--prm-format qwen-prm``) runs through ``VLLMQwenPRMScorer``: vLLM's own
+``Qwen2ForProcessRewardModel``, or a ``*ForTokenClassification`` causal LM converted with
+``convert="classify"``, both with ``STEP`` pooling at the ``<extra_0>`` separator.
+
 A likelihood PRM (``prm_config.json`` ``kind: "likelihood"``) has no tag head: ``from_pretrained``
 returns a ``VLLMLikelihoodPRMScorer``, which reads the frozen LM's prompt log-probabilities
 (``SamplingParams(prompt_logprobs=0)``: the log-probability of each prompt token as written) and
@@ -28,21 +34,24 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from prm_training.prm_format import PRMConfig, encode_steps, vllm_settings
-from prm_training.scoring import as_item
+from prm_training.scoring import as_item, fit_ids
 
 
 class VLLMPRMScorer:
-    def __init__(self, llm, tokenizer, config: PRMConfig, max_length: int):
+    def __init__(self, llm, tokenizer, config: PRMConfig, max_length: int, prompter=None):
         self.llm = llm
         self.tokenizer = tokenizer
         self.config = config
         self.tokens = config.tokens
         self.max_length = max_length
-        self.prompter = config.prompter(tokenizer)
+        self.prompter = prompter or config.prompter(tokenizer)
 
     @classmethod
     def from_pretrained(cls, path: str | Path, max_model_len: int | None = None,
-                        kv_cache_memory_bytes: int = 128 << 20, **overrides: Any) -> "VLLMPRMScorer":
+                        kv_cache_memory_bytes: int = 128 << 20, config: PRMConfig | None = None, prompter=None,
+                        **overrides: Any) -> "VLLMPRMScorer":
+        """``config``: a ``PRMConfig`` made in memory for a checkpoint without ``prm_config.json``
+        (``byo_prm.math_shepherd_config``), with the ``prompter`` of its format."""
         os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
         from transformers import AutoTokenizer
         from vllm import LLM
@@ -51,7 +60,7 @@ class VLLMPRMScorer:
         from engines.vllm_engine import on_cpu_platform
 
         path = str(Path(path).resolve())
-        config = PRMConfig.load(path)
+        config = config or PRMConfig.load(path)
         if config.kind != "tag":
             raise ValueError(f"{path}: a {config.kind!r} PRM, not a tag PRM; load it with prm_training.load.load_prm")
         tokenizer = AutoTokenizer.from_pretrained(path)
@@ -64,31 +73,119 @@ class VLLMPRMScorer:
         if on_cpu_platform():
             kwargs.update(dtype="float32", enforce_eager=True, kv_cache_memory_bytes=kv_cache_memory_bytes)
         kwargs.update(overrides)
-        return cls(LLM(model=path, **kwargs), tokenizer, config, max_model_len)
+        return cls(LLM(model=path, **kwargs), tokenizer, config, max_model_len, prompter)
 
     def score(self, question: str, steps: Sequence[str]) -> list[float]:
         return self.score_batch([(question, list(steps))])[0]
 
     def score_batch(self, items: Sequence[Any]) -> list[list[float]]:
         """P(good) per step for many ``(question, steps)`` pairs (or dicts), one vLLM call."""
+        return self._score(items, truncate=False)
+
+    def score_fitting(self, items: Sequence[Any]) -> list[list[float]]:
+        """As ``score_batch``, but an input past ``max_length`` is cut there (fewer scores than steps)."""
+        return self._score(items, truncate=True)
+
+    def _score(self, items: Sequence[Any], truncate: bool) -> list[list[float]]:
         prompts, index = [], []
         results: list[list[float]] = [[] for _ in items]
         for i, item in enumerate(items):
             question, steps = as_item(item)
             if not steps:
                 continue
-            ids, _ = encode_steps(self.tokenizer, self.prompter.question_prompt(question), steps, self.tokens,
-                                  add_special_tokens=self.prompter.add_special_tokens)
-            if len(ids) > self.max_length:
-                raise ValueError(f"PRM input of {len(ids)} tokens exceeds max_length {self.max_length}")
-            prompts.append({"prompt_token_ids": ids})
-            index.append(i)
+            ids, positions = encode_steps(self.tokenizer, self.prompter.question_prompt(question), steps,
+                                          self.tokens, add_special_tokens=self.prompter.add_special_tokens)
+            ids, positions = fit_ids(ids, positions, self.max_length, truncate)
+            if positions:
+                prompts.append({"prompt_token_ids": ids})
+                index.append(i)
         if not prompts:
             return results
         outputs = self.llm.encode(prompts, pooling_task=vllm_settings(self.tokens)["pooling_task"], use_tqdm=False)
         for i, out in zip(index, outputs):
             probs = out.outputs.data.float()  # [n_tags, 2]: softmax over (good, bad)
             results[i] = (probs[:, 0] / probs.sum(dim=-1)).tolist()
+        return results
+
+
+class VLLMQwenPRMScorer:
+    """A ``qwen-prm`` checkpoint on vLLM's pooling runner (see ``qwen_prm`` for the input and the head).
+
+    ``Qwen2ForProcessRewardModel`` is a vLLM pooling model of its own; a ``*ForTokenClassification``
+    checkpoint runs as its causal LM converted with ``convert="classify"`` (its ``score`` weights, bias
+    included). ``STEP`` pooling keeps the rows at the separator; the logits come back without vLLM's
+    activation (``use_activation=False``) and the softmax is taken here, as on transformers.
+    """
+
+    def __init__(self, llm, tokenizer, fmt, sep_id: int, max_length: int):
+        self.llm, self.tokenizer, self.fmt, self.sep_id, self.max_length = llm, tokenizer, fmt, sep_id, max_length
+        self.config = None
+
+    @classmethod
+    def from_pretrained(cls, path: str | Path, fmt, max_model_len: int | None = None,
+                        kv_cache_memory_bytes: int = 128 << 20, **overrides: Any) -> "VLLMQwenPRMScorer":
+        os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
+        from transformers import AutoConfig, AutoTokenizer
+        from vllm import LLM
+        from vllm.config import PoolerConfig
+
+        from engines.vllm_engine import on_cpu_platform
+        from prm_training.byo_prm import model_max_length
+        from prm_training.qwen_prm import separator_id
+
+        path = str(Path(path).resolve())
+        arch = (getattr(AutoConfig.from_pretrained(path), "architectures", None) or ["?"])[0]
+        if arch != "Qwen2ForProcessRewardModel" and not arch.endswith("ForTokenClassification"):
+            raise ValueError(f"--prm {path}: architecture {arch} is not a token-classification PRM; --prm-format "
+                             "qwen-prm takes Qwen2ForProcessRewardModel or *ForTokenClassification checkpoints")
+        tokenizer = AutoTokenizer.from_pretrained(path)
+        sep_id = separator_id(tokenizer, fmt, path)
+        limit = model_max_length(path)
+        max_model_len = min(max_model_len or limit, limit)
+        kwargs: dict[str, Any] = dict(runner="pooling", max_model_len=max_model_len,
+                                      pooler_config=PoolerConfig(task="token_classify", pooling_type="STEP",
+                                                                 step_tag_id=sep_id))
+        if arch.endswith("ForTokenClassification"):
+            kwargs["convert"] = "classify"
+        if on_cpu_platform():
+            kwargs.update(dtype="float32", enforce_eager=True, kv_cache_memory_bytes=kv_cache_memory_bytes)
+        kwargs.update(overrides)
+        return cls(LLM(model=path, **kwargs), tokenizer, fmt, sep_id, max_model_len)
+
+    def score(self, question: str, steps: Sequence[str]) -> list[float]:
+        return self.score_batch([(question, list(steps))])[0]
+
+    def score_batch(self, items: Sequence[Any]) -> list[list[float]]:
+        """P(positive) per step for many ``(question, steps)`` pairs (or dicts), one vLLM call."""
+        return self._score(items, truncate=False)
+
+    def score_fitting(self, items: Sequence[Any]) -> list[list[float]]:
+        """As ``score_batch``, but an input past ``max_length`` is cut there (fewer scores than steps)."""
+        return self._score(items, truncate=True)
+
+    def _score(self, items: Sequence[Any], truncate: bool) -> list[list[float]]:
+        from vllm import PoolingParams
+
+        from prm_training.qwen_prm import POSITIVE, encode_qwen_prm
+
+        prompts, index = [], []
+        results: list[list[float]] = [[] for _ in items]
+        for i, item in enumerate(items):
+            question, steps = as_item(item)
+            if not steps:
+                continue
+            ids, positions = encode_qwen_prm(self.tokenizer, self.fmt, self.sep_id, question, steps)
+            ids, positions = fit_ids(ids, positions, self.max_length, truncate)
+            if positions:
+                prompts.append({"prompt_token_ids": ids})
+                index.append(i)
+        if not prompts:
+            return results
+        params = PoolingParams(use_activation=False, step_tag_id=self.sep_id)
+        outputs = self.llm.encode(prompts, params, pooling_task="token_classify", use_tqdm=False)
+        for i, out in zip(index, outputs):
+            logits = out.outputs.data.float()  # [n_separators, 2]
+            results[i] = logits.softmax(dim=-1)[:, POSITIVE].tolist()
         return results
 
 

@@ -46,6 +46,53 @@ def add_prompt_args(p: argparse.ArgumentParser, split_options: bool = True) -> N
                             "(R1-style traces have hundreds of paragraphs)")
 
 
+PRM_FORMATS = ("math-shepherd", "qwen-prm")  # prm_training.byo_prm.PRM_FORMATS (a test checks)
+
+
+def add_prm_format_args(p: argparse.ArgumentParser) -> None:
+    """How a third-party PRM checkpoint (no prm_config.json) reads a solution (docs/prm.md)."""
+    p.add_argument("--prm-format", choices=PRM_FORMATS, default=None,
+                   help="read a PRM checkpoint that was not trained here: math-shepherd (a causal LM scored at a "
+                        "step tag by a good and a bad token) or qwen-prm (Qwen2.5-Math-PRM: its chat template, "
+                        "<extra_0> after each step, a two-class token head)")
+    p.add_argument("--prm-step-tag", default=None,
+                   help="math-shepherd: the step tag (default ки); qwen-prm: the separator after each step "
+                        "(default <extra_0>)")
+    p.add_argument("--prm-good-token", default=None, help="math-shepherd: the token of a good step (default +)")
+    p.add_argument("--prm-bad-token", default=None, help="math-shepherd: the token of a bad step (default -)")
+    p.add_argument("--prm-system-prompt", default=None,
+                   help="qwen-prm: the system message (default: 'Please reason step by step, and put your final "
+                        "answer within \\boxed{}.'; '' for none)")
+
+
+def prm_format_from_args(args):
+    """The ``PRMFormat`` of ``--prm-format`` and its options; None without ``--prm-format``."""
+    options = {"step_tag": args.prm_step_tag, "good_token": args.prm_good_token, "bad_token": args.prm_bad_token}
+    if args.prm_system_prompt is not None:
+        options["system_prompt"] = args.prm_system_prompt or None
+    if args.prm_format is None:
+        given = [k for k, v in options.items() if v is not None]
+        if given:
+            raise ValueError(f"--prm-{given[0].replace('_', '-')} needs --prm-format")
+        return None
+    from prm_training.byo_prm import PRMFormat
+
+    return PRMFormat(args.prm_format, **options)
+
+
+def prm_path_from_args(args, out: str | Path) -> str:
+    """``--prm`` as a path every loader takes: with ``--prm-format``, a PRM view (links to the checkpoint's
+    files and the format) in ``out/prm_view``, so the run records the format and the checkpoint's hash."""
+    fmt = prm_format_from_args(args)
+    if fmt is None:
+        return args.prm or ""
+    if not args.prm or args.prm in ("gold", "mc"):
+        raise ValueError(f"--prm-format {fmt.name} needs --prm CHECKPOINT (a third-party PRM directory)")
+    from prm_training.byo_prm import write_prm_view
+
+    return str(write_prm_view(args.prm, fmt, Path(out) / "prm_view"))
+
+
 def prompter_from_args(args, tokenizer, model_name: str | None = None):
     """The run's ``Prompter``: the prompt options resolved against the policy's tokenizer."""
     from data.prompt_format import PromptFormat

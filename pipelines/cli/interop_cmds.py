@@ -1,5 +1,5 @@
 """``prm-factory export`` and ``prm-factory import``: StepLabels out to TRL / Math-Shepherd / JSONL,
-and third-party step-labeled files (Math-Shepherd, PRM800K) in as traces with gold labels.
+and third-party step-labeled files (Math-Shepherd, PRM800K, ProcessBench) in as traces with gold labels.
 
 ``import`` writes ``OUT/traces/shard-00000.parquet`` (Trace rows), which ``prm-factory label
 --traces OUT/traces`` reads.
@@ -11,7 +11,7 @@ from pathlib import Path
 # Kept in step with data.exporters.EXPORT_FORMATS and data.trace_io.IMPORT_FORMATS (a test checks);
 # spelled out here so that building the parser imports neither module.
 EXPORT_FORMATS = ("trl", "math-shepherd", "jsonl")
-IMPORT_FORMATS = ("math-shepherd", "prm800k")
+IMPORT_FORMATS = ("math-shepherd", "prm800k", "processbench")
 TRACES_SHARD = Path("traces") / "shard-00000.parquet"
 
 
@@ -65,9 +65,12 @@ def add_subcommands(sub) -> None:
     p.add_argument("--out", required=True, help="output file")
     p.set_defaults(func=cmd_export)
 
-    p = sub.add_parser("import", help="import Math-Shepherd or PRM800K step-labeled rows as traces",
+    p = sub.add_parser("import", help="import Math-Shepherd, PRM800K or ProcessBench step-labeled rows as traces",
                        description="Write OUT/traces/shard-00000.parquet (Trace rows, gold_labels from the file) "
-                                   "for `prm-factory label --traces OUT/traces` and evaluation.")
+                                   "for `prm-factory label --traces OUT/traces` and evaluation. ProcessBench rows "
+                                   "give first-error labels (steps before `label` right, the rest wrong); its "
+                                   "gold answer is an `answer` column, else a same-problem solution marked "
+                                   "final_answer_correct.")
     p.add_argument("--format", required=True, choices=IMPORT_FORMATS)
     p.add_argument("--input", required=True, help="JSONL, JSON or Parquet file")
     p.add_argument("--out", required=True, help="output directory")

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import json
 
-from pipelines.cli.common import add_prompt_args, cli_prompt_format, load_cli_problems
+from pipelines.cli.common import (add_prm_format_args, add_prompt_args, cli_prompt_format, load_cli_problems,
+                                  prm_path_from_args)
 
 
 def cmd_rft(args) -> None:
     from rl.rft import RFTConfig, run_rft
 
     cfg = RFTConfig(prompt_format=cli_prompt_format(args),
-                    policy=args.policy or "", prm=args.prm or "", prm_threshold=args.prm_threshold,
+                    policy=args.policy or "", prm=prm_path_from_args(args, args.out),
+                    prm_threshold=args.prm_threshold,
                     samples=args.samples, temperature=args.temperature, max_tokens=args.max_tokens,
                     check_arithmetic=not args.no_check_arithmetic, steps=args.steps, batch_size=args.batch_size,
                     lr=args.lr, seed=args.seed, heldout_n=args.heldout_n, eval_every=args.eval_every,
@@ -50,5 +52,6 @@ def add_subcommands(sub) -> None:
     p.add_argument("--engine", choices=["vllm", "hf"], default="vllm", help="sampling engine")
     p.add_argument("--threads", type=int, default=2)
     add_prompt_args(p)
+    add_prm_format_args(p)
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_rft)

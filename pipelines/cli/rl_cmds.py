@@ -6,7 +6,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from pipelines.cli.common import add_prompt_args, cli_prompt_format, load_cli_problems
+from pipelines.cli.common import (add_prm_format_args, add_prompt_args, cli_prompt_format, load_cli_problems,
+                                  prm_path_from_args)
 
 
 def cmd_rl(args) -> None:
@@ -14,7 +15,8 @@ def cmd_rl(args) -> None:
     from rl.trainer import run_rl
 
     cfg = RLConfig(prompt_format=cli_prompt_format(args),
-                   policy=args.policy or "", prm=args.prm or "", reward=args.reward, group_size=args.group_size,
+                   policy=args.policy or "", prm=prm_path_from_args(args, args.out), reward=args.reward,
+                   group_size=args.group_size,
                    iterations=args.iterations, problems_per_iteration=args.problems_per_iteration, lr=args.lr,
                    clip=args.clip, clip_high=args.clip_high, negative_scale=args.negative_scale,
                    kl_coef=args.kl_coef, ppo_epochs=args.ppo_epochs, minibatch_size=args.minibatch_size,
@@ -84,5 +86,6 @@ def add_subcommands(sub) -> None:
                    help="where the policy trains and samples: auto (CUDA when a GPU is seen), cpu, cuda, cuda:N; "
                         "not part of the run's identity, so a run resumes on another device")
     add_prompt_args(p)
+    add_prm_format_args(p)
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_rl)

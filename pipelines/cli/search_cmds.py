@@ -4,7 +4,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pipelines.cli.common import add_engine_args, build_engine, load_cli_problems, policy_name, prompter_from_args
+from pipelines.cli.common import (add_engine_args, add_prm_format_args, build_engine, load_cli_problems, policy_name,
+                                  prm_format_from_args, prompter_from_args)
 
 METHOD_NAMES = ("majority", "best-of-n", "weighted-sc", "greedy-step", "beam", "lookahead")
 AGGREGATION_NAMES = ("min", "last", "prod", "mean")
@@ -27,8 +28,10 @@ def _search_config(args, method: str, n: int, engine):
 def _common(args) -> dict:
     from data.provenance import portable_path
 
+    fmt = prm_format_from_args(args)
     policy = policy_name(args) if args.engine == "openai" else portable_path(args.policy)
-    return {"policy": policy, "prm": portable_path(args.prm) if args.prm else None, "engine": args.engine}
+    return {"policy": policy, "prm": portable_path(args.prm) if args.prm else None, "engine": args.engine,
+            **({"prm_format": fmt.to_dict()} if fmt is not None else {})}
 
 
 def cmd_search(args) -> None:
@@ -40,7 +43,8 @@ def cmd_search(args) -> None:
     problems = _problems(args)
     from prm_training.load import load_scorer
 
-    scorer = load_scorer(args.prm if args.method in PRM_METHODS else None, args.prm_backend, args.threads, problems)
+    scorer = load_scorer(args.prm if args.method in PRM_METHODS else None, args.prm_backend, args.threads, problems,
+                         prm_format_from_args(args))
     engine = build_engine(args, cache_dir=args.out)
     cfg = _search_config(args, args.method, args.n, engine)
     summary = search_to_dir(engine, problems, cfg, args.out, scorer, extra=_common(args))
@@ -62,7 +66,7 @@ def cmd_eval_search(args) -> None:
     problems = _problems(args)
     from prm_training.load import load_scorer
 
-    scorer = load_scorer(args.prm, args.prm_backend, args.threads, problems)
+    scorer = load_scorer(args.prm, args.prm_backend, args.threads, problems, prm_format_from_args(args))
     engine = build_engine(args, cache_dir=args.out)
     cfg = SweepConfig(ns=powers_of_two(args.n_max), methods=methods, step_ns=step_ns,
                       search=_search_config(args, "best-of-n", args.n_max, engine))
@@ -80,8 +84,9 @@ def _add_search_args(p) -> None:
                    help="PRM checkpoint (from train-prm), or 'gold' for the exact synthetic step labels "
                         "(a perfect PRM); needed by every method but majority")
     p.add_argument("--prm-backend", choices=["hf", "vllm"], default="hf",
-                   help="score steps through transformers or vLLM (a tag PRM on the pooling runner, a likelihood "
-                        "PRM on prompt log-probabilities)")
+                   help="score steps through transformers or vLLM (a tag or third-party PRM on the pooling runner, "
+                        "a likelihood PRM on prompt log-probabilities)")
+    add_prm_format_args(p)
     p.add_argument("--out", required=True)
     p.add_argument("--aggregation", choices=AGGREGATION_NAMES, default="min",
                    help="step scores -> solution score (best-of-n, weighted-sc, beam ranking)")
