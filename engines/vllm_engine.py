@@ -89,8 +89,8 @@ class VLLMEngine:
         outputs = self.llm.generate(prompts, params, use_tqdm=False)
         results = []
         for out in outputs:
-            completions = [Completion(text=o.text, n_tokens=len(o.token_ids), finish_reason=o.finish_reason or "stop")
-                           for o in out.outputs]
+            completions = [Completion(text=o.text, n_tokens=len(o.token_ids), finish_reason=o.finish_reason or "stop",
+                                      token_ids=tuple(o.token_ids)) for o in out.outputs]
             results.append(completions)
             self.stats.prompt_tokens += len(out.prompt_token_ids or [])
             self.stats.cached_prompt_tokens += int(getattr(out, "num_cached_tokens", 0) or 0)

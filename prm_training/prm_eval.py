@@ -236,6 +236,10 @@ def evaluate_prm(prm: str | Path, labels: str | Path, out: str | Path | None = N
     from data.provenance import portable_path
 
     config = getattr(scorer, "config", None)
+    if config is not None and not external:
+        from prm_training.base_likelihood import compare_with_base
+
+        compare_with_base(metrics, config, rows, prm)
     metrics.update(split=split, prm=portable_path(prm), labels=portable_path(labels),
                    label_type=config.label_type if config is not None else "external", backend=backend,
                    wall_s=round(time.time() - start, 1))

@@ -130,7 +130,8 @@ def sample_and_select(cfg: RFTConfig, problems: Sequence[Problem]) -> dict[str, 
         scored = scorer.score_batch([(flat[i][0].question, prompter.steps_of(flat[i][2].text)[0]) for i in todo])
         for i, sc in zip(todo, scored):
             scores[i] = list(sc)
-    kept = [{"problem_id": p.problem_id, "prompt": prompt, "completion": c.text}
+    kept = [{"problem_id": p.problem_id, "prompt": prompt, "completion": c.text,
+             "completion_ids": list(c.token_ids) if c.token_ids is not None else None}
             for (p, prompt, c), v, eq, sc in zip(flat, verdicts, wrong_eq, scores)
             if keep_solution(bool(v.correct), eq, sc, cfg.prm_threshold)]
     return {"kept": kept, "sampled": len(flat), "correct": sum(bool(v.correct) for v in verdicts),
@@ -251,6 +252,9 @@ def completion_examples(tokenizer, kept: Sequence[dict], prompter) -> list[tuple
     examples = []
     for row in kept:
         prompt_ids = tokenizer(row["prompt"], add_special_tokens=prompter.add_special_tokens)["input_ids"]
-        completion_ids = tokenizer(row["completion"], add_special_tokens=False)["input_ids"] + [end_id]
+        sampled = row.get("completion_ids")  # the tokens as sampled, where the engine handed them out
+        completion_ids = list(sampled) if sampled else tokenizer(row["completion"], add_special_tokens=False)["input_ids"]
+        if not completion_ids or completion_ids[-1] != end_id:
+            completion_ids.append(end_id)
         examples.append((prompt_ids + completion_ids, [0.0] * len(prompt_ids) + [1.0] * len(completion_ids)))
     return examples

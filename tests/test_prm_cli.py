@@ -62,3 +62,25 @@ def test_train_and_eval_commands(tmp_path, capsys):
     metrics = json.loads((tmp_path / "eval" / "metrics.json").read_text())
     assert metrics["n_traces"] == 12 and metrics["reference"] == "gold"
     assert (tmp_path / "eval" / "prm_eval.png").exists()
+    assert "base_lm_likelihood_auc" in metrics  # None here: the base was named by a folder not on the path
+
+
+def test_eval_warns_when_a_prm_ranks_below_its_base_likelihood(tmp_path, capsys):
+    pytest.importorskip("torch")
+    from prm_training.base_likelihood import compare_with_base
+    from prm_training.likelihood_prm import fit_likelihood_prm
+    from prm_training.prm_data import load_label_rows
+    from prm_training.prm_fixtures import make_tiny_base, write_label_fixture
+    from prm_training.prm_format import PRMConfig
+
+    base = make_tiny_base(tmp_path / "base")
+    labels = write_label_fixture(tmp_path / "labels", n_problems=6, traces_per_problem=2)
+    fit_likelihood_prm(labels, tmp_path / "lik", base_model=str(base), val_fraction=0.0)
+    config, rows = PRMConfig.load(tmp_path / "lik"), load_label_rows(labels)
+    worse = {"reference": "gold", "step_auc": 0.0}
+    compare_with_base(worse, config, rows, tmp_path / "lik")
+    assert 0.0 < worse["base_lm_likelihood_auc"] <= 1.0 and "ranks steps worse" in worse["warning"]
+    assert "ranks steps worse" in capsys.readouterr().err
+    better = {"reference": "gold", "step_auc": 1.0}
+    compare_with_base(better, config, rows, tmp_path / "lik")
+    assert "warning" not in better

@@ -55,7 +55,7 @@ def cmd_eval_prm(args) -> None:
                            max_length=args.max_length)
     keys = ["reference", "split", "n_traces", "n_steps", "n_positive_steps", "step_auc", "step_accuracy",
             "step_balanced_accuracy", "first_error_acc_erroneous", "first_error_acc_correct", "first_error_f1",
-            "truncated_steps", "ece", "mc_labels_vs_gold", "plot"]
+            "truncated_steps", "ece", "mc_labels_vs_gold", "base_lm_likelihood_auc", "warning", "plot"]
     print(json.dumps({k: metrics[k] for k in keys if k in metrics}, indent=2))
     if args.out:
         print(f"metrics written to {args.out}/metrics.json")
