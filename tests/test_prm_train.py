@@ -130,7 +130,8 @@ def test_scorer_round_trip(inputs, trained):
     manifest = json.loads((inputs[1] / "manifest.json").read_text())
     assert cfg["labels_run_id"] == manifest["run_id"] and len(cfg["labels_manifest_sha256"]) == 64
     assert (cfg["step_tag"], cfg["good_token"], cfg["bad_token"]) == ("ки", "+", "-")
-    assert cfg["label_type"] == "soft" and cfg["base_model"] == str(Path(inputs[0]).resolve())
+    assert cfg["label_type"] == "soft" and cfg["base_model"] == Path(inputs[0]).name  # portable: no absolute path
+    assert cfg["train"]["base_model_sha256"] and not cfg["labels_dir"].startswith("/")
     for name in ("config.json", "model.safetensors", "tokenizer.json"):
         assert (out / name).exists()
 
