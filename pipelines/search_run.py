@@ -172,7 +172,7 @@ def sweep_to_dir(engine: Engine, problems: Sequence[Problem], cfg: SweepConfig, 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     claim_run_dir(out_dir / "sweep_run.json", {"config": asdict(cfg), **(extra or {})}, problems)
-    sweep = run_sweep(engine, problems, cfg, scorer, progress, work_dir=out_dir / "work")
+    sweep = run_sweep(engine, problems, cfg, scorer, progress, work_dir=out_dir / "parts")
     sweep.update(extra or {})
     table = markdown_table(sweep["points"])
     (out_dir / "sweep.md").write_text(

@@ -198,7 +198,7 @@ def test_sweep_resumes_from_its_finished_batches(tmp_path):
     whole = sweep_to_dir(FakeEngine(answers, p_good=0.6), problems, cfg, tmp_path / "a", progress=False)
     (tmp_path / "b").mkdir()
     sweep_to_dir(FakeEngine(answers, p_good=0.6), problems, cfg, tmp_path / "b", progress=False)
-    (tmp_path / "b" / "work" / "draw" / "batch-00002.json").unlink()  # as if killed during the last batch
+    (tmp_path / "b" / "parts" / "draw" / "batch-00002.json").unlink()  # as if killed during the last batch
     again = FakeEngine(answers, p_good=0.6)
     resumed = sweep_to_dir(again, problems, cfg, tmp_path / "b", progress=False)
     assert len(again.calls) == 1 and resumed["points"] == whole["points"]
