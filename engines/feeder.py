@@ -4,7 +4,9 @@ Clients (one per shard being labeled) submit tagged requests at any time and rea
 from their own queue. An engine that can step (``VLLMEngine``: ``submit``/``step``/``busy``) admits
 new requests at every decoding step, so a trace whose verdicts just came in has its next prefix in
 the batch one step later; any other engine is fed through :class:`BatchStream`, one ``generate``
-call over everything queued since its last call.
+call per submission, never merged: an engine whose samples depend on the batch they were drawn in
+(``batch_invariant`` false, e.g. transformers, which seeds per batch) then draws exactly the batches
+its client submitted.
 
 The loop counts where the engine's time went: stepping, idle while some client is open (its clients
 are waiting on something else, e.g. grading) and idle with no client (waiting for input).
@@ -38,22 +40,23 @@ class BatchStream:
 
     def __init__(self, engine):
         self.engine = engine
-        self._pending: list[tuple[int, GenRequest]] = []
+        self._pending: list[list[tuple[int, GenRequest]]] = []  # one entry per submission
         self._next = 0
 
     def submit(self, requests: Sequence[GenRequest]) -> list[int]:
         ids = list(range(self._next, self._next + len(requests)))
         self._next += len(requests)
-        self._pending.extend(zip(ids, requests))
+        self._pending.append(list(zip(ids, requests)))
         return ids
 
     def busy(self) -> bool:
         return bool(self._pending)
 
     def step(self) -> list[tuple[int, list[Completion]]]:
-        pending, self._pending = self._pending, []
-        outputs = self.engine.generate([r for _, r in pending])
-        return [(i, out) for (i, _), out in zip(pending, outputs)]
+        """The oldest submission, in one ``generate`` call."""
+        group = self._pending.pop(0)
+        outputs = self.engine.generate([r for _, r in group])
+        return [(i, out) for (i, _), out in zip(group, outputs)]
 
 
 def as_stream(engine):
@@ -123,13 +126,14 @@ class EngineLoop:
         self.stream = as_stream(engine)
         self.stats = LoopStats(started_at=time.time())
         self._cond = threading.Condition()
-        self._inbox: list[tuple[Client, Hashable, GenRequest]] = []
+        self._inbox: list[tuple[Client, list[tuple[Hashable, GenRequest]]]] = []  # submissions, in order
         self._owners: dict[Any, tuple[Client, Hashable]] = {}
         self._clients: set[Client] = set()
         self._closed = False
         self._error: BaseException | None = None
         self._thread: threading.Thread | None = None
         self._step_lock = threading.Lock()  # held while the engine steps: a snapshot sees it between steps
+        self._waiting: tuple[float, str] | None = None  # since when, and as which kind of wait, the loop idles
 
     def client(self) -> Client:
         with self._cond:
@@ -146,6 +150,9 @@ class EngineLoop:
         """The loop's counters, plus the engine's prefix-cache report where it has one, taken between steps."""
         with self._step_lock:
             out = asdict(self.stats)
+            with self._cond:
+                if self._waiting is not None:  # count the wait in progress too
+                    out[self._waiting[1]] += time.perf_counter() - self._waiting[0]
             report = getattr(self.engine, "prefix_cache_report", None)
             if callable(report):
                 out["prefix_cache"] = report()
@@ -162,7 +169,7 @@ class EngineLoop:
         with self._cond:
             if self._error is not None:
                 raise RuntimeError(f"engine loop failed: {self._error}") from self._error
-            self._inbox.extend((client, key, request) for key, request in items)
+            self._inbox.append((client, list(items)))
             self._cond.notify_all()
 
     def _release(self, client: Client) -> None:
@@ -170,17 +177,15 @@ class EngineLoop:
             self._clients.discard(client)
             self._cond.notify_all()
 
-    def _next_batch(self) -> list[tuple[Client, Hashable, GenRequest]] | None:
+    def _next_batch(self) -> list[tuple[Client, list[tuple[Hashable, GenRequest]]]] | None:
         """Wait until there is input or engine work (counting the idle time); None once closed and drained."""
         with self._cond:
             while not self._inbox and not self.stream.busy() and not self._closed:
-                start, open_clients = time.perf_counter(), bool(self._clients)
+                self._waiting = (time.perf_counter(), "wait_clients_s" if self._clients else "wait_input_s")
                 self._cond.wait()
-                waited = time.perf_counter() - start
-                if open_clients:
-                    self.stats.wait_clients_s += waited
-                else:
-                    self.stats.wait_input_s += waited
+                start, field_name = self._waiting
+                self._waiting = None
+                setattr(self.stats, field_name, getattr(self.stats, field_name) + time.perf_counter() - start)
             if self._closed and not self._inbox and not self.stream.busy():
                 return None
             batch, self._inbox = self._inbox, []
@@ -188,12 +193,12 @@ class EngineLoop:
 
     def _run(self) -> None:
         try:
-            while (batch := self._next_batch()) is not None:
-                if batch:
+            while (submissions := self._next_batch()) is not None:
+                for client, items in submissions:
                     with self._step_lock:
-                        ids = self.stream.submit([request for _, _, request in batch])
-                    self._owners.update((i, (client, key)) for i, (client, key, _) in zip(ids, batch))
-                    self.stats.requests += len(batch)
+                        ids = self.stream.submit([request for _, request in items])
+                    self._owners.update((i, (client, key)) for i, (key, _) in zip(ids, items))
+                    self.stats.requests += len(items)
                 if self.stream.busy():
                     self._step()
         except BaseException as err:  # every waiting client must hear of it

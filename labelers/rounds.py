@@ -3,7 +3,9 @@
 There is no barrier across traces. A trace's asks go to the engine loop (``engines.feeder``) as soon
 as they are planned, its continuations go to the grader (``labelers.grading``) as soon as the engine
 finishes them, and once every verdict of its round is in, the strategy plans its next round and
-those asks join the running batch. The engine never waits for a shard's slowest trace.
+those asks join the running batch. The engine never waits for a shard's slowest trace. (An engine
+whose samples depend on the batch they are drawn in, one that seeds per batch, gets the shard's
+rounds in lockstep instead, so that its batches, and so its labels, stay reproducible.)
 
 What makes this equal to rounds in lockstep: a trace's state depends only on its own verdicts, its
 updates are applied in the order of its asks once the round is complete, request seeds come from
@@ -96,7 +98,8 @@ def label_shard(engine: Engine, traces: Sequence[Trace], cfg: LabelConfig, grade
     if grader is None:
         grader = make_grader("inline" if grade_many else "threads", cfg.check_arithmetic, cfg.grade_timeout,
                              workers=cfg.grade_workers if grade_many else None, grade_many=grade_many)
-    run = _ShardRun(traces, cfg, make_prompter(cfg, getattr(engine, "tokenizer", None)))
+    run = _ShardRun(traces, cfg, make_prompter(cfg, getattr(engine, "tokenizer", None)),
+                    lockstep=not getattr(engine, "batch_invariant", False))
     client = loop.client()
     try:
         before = loop.stats.step_s
@@ -118,10 +121,16 @@ def label_shard(engine: Engine, traces: Sequence[Trace], cfg: LabelConfig, grade
 
 
 class _ShardRun:
-    """The bookkeeping of one shard: per trace, its open round's asks and the verdicts that came in."""
+    """The bookkeeping of one shard: per trace, its open round's asks and the verdicts that came in.
 
-    def __init__(self, traces: Sequence[Trace], cfg: LabelConfig, prompter: Prompter):
-        self.traces, self.cfg, self.prompter = traces, cfg, prompter
+    ``lockstep``: for an engine whose samples depend on the batch they are drawn in (it seeds per
+    batch, not per request), a trace's next round waits until every trace's round is graded, and the
+    shard's next round goes to the engine as one batch, as in rounds in lockstep.
+    """
+
+    def __init__(self, traces: Sequence[Trace], cfg: LabelConfig, prompter: Prompter, lockstep: bool = False):
+        self.traces, self.cfg, self.prompter, self.lockstep = traces, cfg, prompter, lockstep
+        self.ready: list[int] = []  # lockstep: traces whose round is graded, waiting for the others
         self.strategy = cfg.make_strategy()
         self.states: list[LabelState] = [
             new_state(len(t.steps), bool(t.outcome_correct), t.final_answer is not None, trace_false_steps(t, cfg))
@@ -166,6 +175,9 @@ class _ShardRun:
                     else:
                         asks.extend(self.graded(*payload))
                 events = client.drain()
+            if self.lockstep and not self.in_flight:
+                asks = [kr for t in sorted(self.ready) for kr in self.plan(t)]
+                self.ready = []
             if asks:
                 client.submit(asks)
         self.stats["shard_s"] = round(time.perf_counter() - start, 3)
@@ -207,15 +219,18 @@ class _ShardRun:
             self.round_left[t] -= 1
             self.in_flight -= 1
             if self.round_left[t] == 0:
-                new.extend(self.finish_round(t, round_index))
+                self.finish_round(t, round_index)
+                if self.lockstep:
+                    self.ready.append(t)
+                else:
+                    new.extend(self.plan(t))
         return new
 
-    def finish_round(self, t: int, round_index: int) -> list[tuple[tuple, GenRequest]]:
-        """Apply the round's verdicts in the order of its asks, then plan the next round."""
+    def finish_round(self, t: int, round_index: int) -> None:
+        """Apply the round's verdicts in the order of its asks."""
         state = self.states[t]
         for order, by_sample in self.round_verdicts[t].items():
             ask, _ = self.asks[(t, round_index, order)]
             self.strategy.update(state, ask.step_index, [by_sample[k] for k in sorted(by_sample)])
         state.rounds += 1
         self.stats["rounds"] = max(self.stats["rounds"], state.rounds)
-        return self.plan(t)
