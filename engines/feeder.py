@@ -8,6 +8,11 @@ call per submission, never merged: an engine whose samples depend on the batch t
 (``batch_invariant`` false, e.g. transformers, which seeds per batch) then draws exactly the batches
 its client submitted.
 
+The engine is stepped only by the thread that built it (vLLM on CPU binds that thread's OpenMP
+threads and sizes its attention kernels by them). ``EngineLoop(engine)`` is driven inline by its
+clients' own ``get`` calls, for an engine built in the caller's thread; ``EngineLoop.build(factory)``
+builds the engine in the loop's own thread and steps it there, for clients in any thread.
+
 The loop counts where the engine's time went: stepping, idle while some client is open (its clients
 are waiting on something else, e.g. grading) and idle with no client (waiting for input).
 
@@ -30,7 +35,7 @@ import queue
 import threading
 import time
 from dataclasses import asdict, dataclass
-from typing import Any, Hashable, Sequence
+from typing import Any, Callable, Hashable, Sequence
 
 from engines.base import Completion, GenRequest
 
@@ -52,6 +57,10 @@ class BatchStream:
     def busy(self) -> bool:
         return bool(self._pending)
 
+    def abort(self, ids: Sequence[int]) -> None:
+        drop = set(ids)
+        self._pending = [group for group in ([(i, r) for i, r in g if i not in drop] for g in self._pending) if group]
+
     def step(self) -> list[tuple[int, list[Completion]]]:
         """The oldest submission, in one ``generate`` call."""
         group = self._pending.pop(0)
@@ -61,7 +70,7 @@ class BatchStream:
 
 def as_stream(engine):
     """The engine itself where it can step, else a :class:`BatchStream` over it."""
-    if all(callable(getattr(engine, m, None)) for m in ("submit", "step", "busy")):
+    if all(callable(getattr(engine, m, None)) for m in ("submit", "step", "busy", "abort")):
         return engine
     return BatchStream(engine)
 
@@ -91,12 +100,15 @@ class Client:
         self._loop._enqueue(self, items)
 
     def put(self, kind: str, payload: Any) -> None:
-        """Add an event of the client's own (e.g. a verdict) to its queue."""
+        """Add an event of the client's own (e.g. a verdict) to its queue; any thread may call it."""
         self.events.put((kind, payload))
+        self._loop._wake()
 
-    def get(self, timeout: float | None = None) -> tuple[str, Any]:
+    def get(self) -> tuple[str, Any]:
         """The next event: ``("generated", [(key, completions), ...])`` or an own event; raises the loop's error."""
-        return _checked(self.events.get(timeout=timeout))
+        if self._loop._thread is not None:
+            return _checked(self.events.get())
+        return self._loop._drive(self)
 
     def drain(self) -> list[tuple[str, Any]]:
         """Every event already queued, without waiting."""
@@ -119,31 +131,54 @@ def _checked(event: tuple[str, Any]) -> tuple[str, Any]:
 
 
 class EngineLoop:
-    """Owns ``engine`` in one thread and feeds it from every open client (thread-safe)."""
+    """Feeds one engine from every open client (thread-safe); inline, or in its own thread (``build``)."""
 
     def __init__(self, engine):
         self.engine = engine
-        self.stream = as_stream(engine)
+        self.stream = as_stream(engine) if engine is not None else None
         self.stats = LoopStats(started_at=time.time())
         self._cond = threading.Condition()
         self._inbox: list[tuple[Client, list[tuple[Hashable, GenRequest]]]] = []  # submissions, in order
         self._owners: dict[Any, tuple[Client, Hashable]] = {}
+        self._dropped: set[Any] = set()  # requests of closed clients: aborted, or finished unread
+        self._aborted: set[Any] = set()
         self._clients: set[Client] = set()
         self._closed = False
         self._error: BaseException | None = None
         self._thread: threading.Thread | None = None
+        self._drive_lock = threading.Lock()  # inline: one client thread drives the engine at a time
         self._step_lock = threading.Lock()  # held while the engine steps: a snapshot sees it between steps
         self._waiting: tuple[float, str] | None = None  # since when, and as which kind of wait, the loop idles
 
+    @classmethod
+    def build(cls, factory: Callable[[], Any]) -> "EngineLoop":
+        """Build the engine with ``factory()`` in a new thread, which then runs the loop; returns once built."""
+        loop = cls(None)
+        built = threading.Event()
+
+        def run() -> None:
+            try:
+                loop.engine = factory()
+                loop.stream = as_stream(loop.engine)
+            except BaseException as err:
+                loop._error = err
+                return
+            finally:
+                built.set()
+            loop._run()
+
+        loop._thread = threading.Thread(target=run, name="engine-loop", daemon=True)
+        loop._thread.start()
+        built.wait()
+        if loop._error is not None:
+            raise loop._error
+        return loop
+
     def client(self) -> Client:
         with self._cond:
-            if self._error is not None:
-                raise RuntimeError(f"engine loop failed: {self._error}") from self._error
+            self._raise_if_failed()
             client = Client(self)
             self._clients.add(client)
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="engine-loop", daemon=True)
-                self._thread.start()
         return client
 
     def snapshot(self) -> dict:
@@ -164,23 +199,48 @@ class EngineLoop:
             self._cond.notify_all()
         if self._thread is not None:
             self._thread.join()
+        elif self.stream is not None:
+            with self._drive_lock:  # inline: the closing thread is the one that drives
+                self._abort_dropped()
+
+    def _raise_if_failed(self) -> None:
+        if self._error is not None:
+            raise RuntimeError(f"engine loop failed: {self._error!r}") from self._error
 
     def _enqueue(self, client: Client, items: Sequence[tuple[Hashable, GenRequest]]) -> None:
         with self._cond:
-            if self._error is not None:
-                raise RuntimeError(f"engine loop failed: {self._error}") from self._error
+            self._raise_if_failed()
             self._inbox.append((client, list(items)))
             self._cond.notify_all()
 
-    def _release(self, client: Client) -> None:
+    def _wake(self) -> None:
         with self._cond:
-            self._clients.discard(client)
             self._cond.notify_all()
 
-    def _next_batch(self) -> list[tuple[Client, list[tuple[Hashable, GenRequest]]]] | None:
-        """Wait until there is input or engine work (counting the idle time); None once closed and drained."""
+    def _release(self, client: Client) -> None:
+        """A closed client's requests leave the engine (a shard that failed midway leaves none behind)."""
         with self._cond:
-            while not self._inbox and not self.stream.busy() and not self._closed:
+            self._clients.discard(client)
+            self._inbox = [(c, items) for c, items in self._inbox if c is not client]
+            for ticket in [t for t, (c, _) in self._owners.items() if c is client]:
+                del self._owners[ticket]
+                self._dropped.add(ticket)
+            self._cond.notify_all()
+
+    def _abort_dropped(self) -> None:
+        with self._cond:
+            unread = [t for t in self._dropped if t not in self._aborted]
+            self._aborted.update(unread)
+        if unread:
+            with self._step_lock:
+                self.stream.abort(unread)
+
+    def _take(self, client: Client | None = None) -> list | None:
+        """Wait for input or engine work (inline: or an event of ``client``), counting the idle time; the queued
+        submissions; None once closed and drained."""
+        with self._cond:
+            while (not self._inbox and not self.stream.busy() and not self._closed
+                   and (client is None or client.events.empty())):
                 self._waiting = (time.perf_counter(), "wait_clients_s" if self._clients else "wait_input_s")
                 self._cond.wait()
                 start, field_name = self._waiting
@@ -188,25 +248,57 @@ class EngineLoop:
                 setattr(self.stats, field_name, getattr(self.stats, field_name) + time.perf_counter() - start)
             if self._closed and not self._inbox and not self.stream.busy():
                 return None
-            batch, self._inbox = self._inbox, []
-            return batch
+            submissions, self._inbox = self._inbox, []
+            return submissions
+
+    def _advance(self, submissions: list) -> None:
+        self._abort_dropped()
+        for client, items in submissions:
+            with self._step_lock:
+                ids = self.stream.submit([request for _, request in items])
+            self._owners.update((i, (client, key)) for i, (key, _) in zip(ids, items))
+            self.stats.requests += len(items)
+        if self.stream.busy():
+            self._step()
 
     def _run(self) -> None:
+        """The loop's own thread (``build``)."""
         try:
-            while (submissions := self._next_batch()) is not None:
-                for client, items in submissions:
-                    with self._step_lock:
-                        ids = self.stream.submit([request for _, request in items])
-                    self._owners.update((i, (client, key)) for i, (key, _) in zip(ids, items))
-                    self.stats.requests += len(items)
-                if self.stream.busy():
-                    self._step()
-        except BaseException as err:  # every waiting client must hear of it
-            with self._cond:
+            while (submissions := self._take()) is not None:
+                self._advance(submissions)
+        except BaseException as err:
+            self._fail(err)
+
+    def _drive(self, client: Client) -> tuple[str, Any]:
+        """Inline: step the engine in the calling thread until ``client`` has an event."""
+        while True:
+            try:
+                return _checked(client.events.get_nowait())
+            except queue.Empty:
+                pass
+            if not self._drive_lock.acquire(timeout=0.01):
+                continue  # another client's thread is driving; look at our queue again
+            try:
+                self._raise_if_failed()
+                submissions = self._take(client)
+                if submissions is None:
+                    raise RuntimeError("engine loop closed")
+                self._advance(submissions)
+            except BaseException as err:
+                self._fail(err)
+                raise
+            finally:
+                self._drive_lock.release()
+
+    def _fail(self, err: BaseException) -> None:
+        """Every open client must hear of it."""
+        with self._cond:
+            if self._error is None:
                 self._error = err
-                clients = list(self._clients)
-            for client in clients:
-                client.put("error", err)
+            clients = list(self._clients)
+        for client in clients:
+            client.events.put(("error", err))
+        self._wake()
 
     def _step(self) -> None:
         with self._step_lock:
@@ -218,7 +310,9 @@ class EngineLoop:
                 self.stats.first_output_at = time.time()
         by_client: dict[Client, list] = {}
         for ticket, completions in finished:
+            if ticket in self._dropped:
+                continue  # its client closed while it ran
             client, key = self._owners.pop(ticket)
             by_client.setdefault(client, []).append((key, completions))
         for client, results in by_client.items():
-            client.put("generated", results)
+            client.events.put(("generated", results))

@@ -63,8 +63,9 @@ class ShardWorker:
         if callable(getattr(cls, "preload", None)):
             cls.preload()
         imported = time.time()
-        self.engine = cls(**engine_kwargs)
-        self.loop = EngineLoop(self.engine)
+        # The loop's thread builds the engine and is the only one to step it.
+        self.loop = EngineLoop.build(lambda: cls(**engine_kwargs))
+        self.engine = self.loop.engine
         self.cache: dict[str, Any] = {}  # what work functions keep across shards (e.g. a grader)
         self.startup = {"entered_at": entered, "engine_import_s": round(imported - entered, 3),
                         "engine_build_s": round(time.time() - imported, 3), "engine_ready_at": time.time(),

@@ -112,6 +112,10 @@ class VLLMEngine:
     def busy(self) -> bool:
         return self.llm.llm_engine.has_unfinished_requests()
 
+    def abort(self, ids: Sequence[str]) -> None:
+        """Drop requests from the running batch (their samples are never returned)."""
+        self.llm.llm_engine.abort_request(list(ids))
+
     def step(self) -> list[tuple[str, list[Completion]]]:
         """One engine step; the requests it finished, with all their samples."""
         finished = [out for out in self.llm.llm_engine.step() if out.finished]

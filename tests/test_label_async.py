@@ -60,37 +60,49 @@ def test_async_rows_equal_lockstep_rows(vllm_engine, traces, strategy):
         assert rounds > 1  # traces really moved through several rounds each
 
 
-def test_shards_share_one_engine_loop(vllm_engine, traces):
-    """Two shards on one loop at once (as in an engine actor) give the rows each gives alone."""
+def test_a_failing_grader_fails_the_shard(vllm_engine, traces):
+    def broken(pairs, workers=1, timeout=5.0):
+        raise ValueError("verifier down")
+
+    with pytest.raises(ValueError, match="verifier down"):
+        label_shard(vllm_engine, traces[:4], LabelConfig(strategy="full", rollouts=2, max_tokens=20),
+                    grade_many=broken)
+    assert not vllm_engine.busy()  # the failed shard's other requests left the engine
+    again = label_shard(vllm_engine, traces[:2], LabelConfig(strategy="full", rollouts=2, max_tokens=20))
+    assert again.stats["rollouts"] > 0
+
+
+@pytest.fixture(scope="module")
+def threaded_loop(policy_path):
+    """An engine loop in its own thread, with its own vLLM engine built there (as in an engine actor)."""
+    from engines import make_engine
+
+    loop = EngineLoop.build(lambda: make_engine("vllm", model=policy_path))
+    yield loop
+    loop.close()
+
+
+def test_shards_share_one_engine_loop(vllm_engine, threaded_loop, traces):
+    """Two shards at once on one loop in its own thread give the rows each gives alone, inline, on another engine."""
     import threading
 
     cfg = LabelConfig(strategy="binary", rollouts=3, max_tokens=80)
     halves = [traces[: len(traces) // 2], traces[len(traces) // 2:]]
     alone = [label_shard(vllm_engine, half, cfg) for half in halves]
-    loop = EngineLoop(vllm_engine)
     together: list = [None, None]
 
     def run(i):
-        together[i] = label_shard(vllm_engine, halves[i], cfg, loop=loop)
+        together[i] = label_shard(threaded_loop.engine, halves[i], cfg, loop=threaded_loop)
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
     for th in threads:
         th.start()
     for th in threads:
         th.join()
-    stats = loop.snapshot()
-    loop.close()
     for a, b in zip(alone, together):
         assert a.labels == b.labels and a.rollouts == b.rollouts
+    stats = threaded_loop.snapshot()
     assert stats["requests"] == sum(r.stats["requests"] for r in together)
     report = stats["prefix_cache"]
-    assert 0 <= report["hits"] <= report["queries"] and report["ceiling_hit_tokens"] <= report["query_tokens"]
-
-
-def test_a_failing_grader_fails_the_shard(vllm_engine, traces):
-    def broken(pairs, workers=1, timeout=5.0):
-        raise ValueError("verifier down")
-
-    with pytest.raises(ValueError, match="verifier down"):
-        label_shard(vllm_engine, traces[:2], LabelConfig(strategy="full", rollouts=2, max_tokens=20),
-                    grade_many=broken)
+    assert 0 < report["hits"] <= report["ceiling_hit_tokens"] <= report["query_tokens"]
+    assert stats["step_s"] > 0 and stats["wait_clients_s"] >= 0
