@@ -6,7 +6,7 @@ then grade each sample inline, one ``grade`` call at a time. The factory: ``run_
 shards per engine call. Both use the vLLM engine on the embedded policy; the factory's time
 includes Ray start-up and the actor's engine start, the naive loop's includes its engine start.
 
-    python bench/naive_baseline.py --problems 30 --samples 2 --rollouts 8
+    python bench/naive_baseline.py --problems 100 --samples 2 --rollouts 8    # 200 traces, the goal's size
 
 Prints a table and writes ``bench/results/naive_baseline.json`` (or ``--out``) through
 ``bench/result_io.py``, with ``speedup_vs_naive`` against the goal of 5x (set at 200 traces).
@@ -29,12 +29,19 @@ TITLE = "Speed-up over the naive per-prefix loop"
 
 
 def naive_label(traces, policy: str, rollouts: int, max_tokens: int) -> dict:
-    from data.prompt_format import build_prompt, solution_text
-    from engines import GenRequest, make_engine
-    from verifiers import grade
+    from engines import make_engine
 
     start = time.time()
     engine = make_engine("vllm", model=policy)
+    tokens, samples = _naive_loop(engine, traces, rollouts, max_tokens)
+    return {"wall_s": round(time.time() - start, 2), "generated_tokens": tokens, "rollouts": samples}
+
+
+def _naive_loop(engine, traces, rollouts: int, max_tokens: int) -> tuple[int, int]:
+    from data.prompt_format import build_prompt, solution_text
+    from engines import GenRequest
+    from verifiers import grade
+
     tokens = samples = 0
     for trace in traces:
         last = len(trace.steps) - 1 if trace.final_answer is not None else len(trace.steps)
@@ -44,12 +51,12 @@ def naive_label(traces, policy: str, rollouts: int, max_tokens: int) -> dict:
                 grade(solution_text(trace.steps[: i + 1]) + "\n" + completion.text, trace.gold_answer)
                 tokens += completion.n_tokens
                 samples += 1
-    return {"wall_s": round(time.time() - start, 2), "generated_tokens": tokens, "rollouts": samples}
+    return tokens, samples
 
 
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--problems", type=int, default=30)
+    parser.add_argument("--problems", type=int, default=100)
     parser.add_argument("--samples", type=int, default=2)
     parser.add_argument("--rollouts", type=int, default=8)
     parser.add_argument("--max-tokens", type=int, default=200)
@@ -57,12 +64,11 @@ def main(argv=None) -> dict:
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "naive_baseline.json"))
     args = parser.parse_args(argv)
 
+    from bench.engine_efficiency import ensure_traces
     from data.assets import default_policy_path
     from data.parquet_io import read_records
     from data.records import Trace
     from data.synthetic import SynthSplit
-    from engines import make_engine
-    from pipelines.generate import GenerateConfig, generate_traces
     from pipelines.label_run import LabelRunConfig, run_label
     from labelers.rounds import LabelConfig
     from engines.ray_pool import PoolConfig
@@ -71,20 +77,20 @@ def main(argv=None) -> dict:
     work = Path(args.work)
     configure_runtime(work)
     policy = str(default_policy_path())
-    if not (work / "gen" / "traces").exists():
-        generate_traces(make_engine("hf", model=policy), SynthSplit().heldout(args.problems), work / "gen",
-                        "tiny_policy", GenerateConfig(samples=args.samples), progress=False)
-    traces = read_records(work / "gen" / "traces", Trace)
+    gen = ensure_traces(work / f"gen_{args.problems}x{args.samples}", SynthSplit().heldout(args.problems),
+                        args.samples)  # the same traces as bench/engine_efficiency.py's at the same size
+    traces = read_records(gen, Trace)
 
     naive = naive_label(traces, policy, args.rollouts, args.max_tokens)
     out = work / f"factory_{int(time.time())}"
     start = time.time()
-    stats = run_label(LabelRunConfig(traces=str(work / "gen" / "traces"), out=str(out),
+    stats = run_label(LabelRunConfig(traces=str(gen), out=str(out),
                                      label=LabelConfig(strategy="full", rollouts=args.rollouts, max_tokens=args.max_tokens),
-                                     engine="vllm", engine_kwargs={"model": policy}, shard_size=256,
+                                     engine="vllm", engine_kwargs={"model": policy}, shard_size=64,
                                      pool=PoolConfig(actors=1), progress=False))
     factory = {"wall_s": round(time.time() - start, 2), "generated_tokens": stats["generated_tokens"],
-               "rollouts": stats["rollouts"], "generate_s": stats["generate_s"], "verify_s": stats["verify_s"]}
+               "rollouts": stats["rollouts"], "generate_s": stats["generate_s"], "verify_s": stats["verify_s"],
+               "startup": stats.get("startup", {}), "engine_wait_grading_s": stats.get("engine_wait_grading_s")}
     result = {
         "config": vars(args), "traces": len(traces), "naive": naive, "factory": factory,
         "speedup_vs_naive": round(naive["wall_s"] / factory["wall_s"], 2),

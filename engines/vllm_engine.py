@@ -1,5 +1,10 @@
 """vLLM offline engine: many prefixes x ``n`` samples in one call, prefix caching on.
 
+Besides the batch ``generate``, the engine steps (``submit``, ``step``, ``busy``): requests join the
+running batch at the next decoding step, which is how ``engines.feeder.EngineLoop`` keeps it full.
+Every finished request also feeds a :class:`~engines.prefix_cache.CacheCeiling`, so the measured
+hit rate can be read against the largest one its requests allow.
+
 On a machine without a GPU the CPU-only settings (float32, eager mode, a fixed KV-cache
 size, in-process engine core, synchronous scheduling for per-request seeds) are chosen
 automatically; on GPU they are dropped and ``tensor_parallel_size`` applies.
@@ -11,6 +16,7 @@ import os
 from typing import Any, Sequence
 
 from engines.base import Completion, EngineStats, GenRequest
+from engines.prefix_cache import CacheCeiling
 
 
 def on_cpu_platform() -> bool:
@@ -44,6 +50,8 @@ def engine_kwargs(cpu: bool, max_model_len: int, enable_prefix_caching: bool, te
 
 class VLLMEngine:
     name = "vllm"
+    # Per-request seeds: a request's samples do not depend on what else is in the batch.
+    batch_invariant = True
 
     def __init__(self, model: str, max_model_len: int = 512, enable_prefix_caching: bool = True,
                  tensor_parallel_size: int = 1, gpu_memory_utilization: float = 0.85,
@@ -67,6 +75,18 @@ class VLLMEngine:
         self.model_path = model
         self.llm = LLM(model=model, **kwargs)
         self.stats = EngineStats()
+        self.ceiling = CacheCeiling(self.block_size)
+
+    @staticmethod
+    def preload() -> None:
+        """Import vLLM's engine (most of a cold start on CPU) without building one, so start-up can time it."""
+        os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
+        from vllm import LLM  # noqa: F401
+
+    @property
+    def block_size(self) -> int:
+        """Tokens per KV-cache block: the prefix cache serves whole blocks."""
+        return int(self.llm.llm_engine.vllm_config.cache_config.block_size)
 
     @property
     def tokenizer(self):
@@ -74,10 +94,36 @@ class VLLMEngine:
         return self.llm.get_tokenizer()
 
     def generate(self, requests: Sequence[GenRequest]) -> list[list[Completion]]:
-        from vllm import SamplingParams
-
         if not requests:
             return []
+        prompts, params = self._inputs(requests)
+        outputs = self.llm.generate(prompts, params, use_tqdm=False)
+        self.stats.calls += 1
+        return [self._completions(out) for out in outputs]
+
+    def submit(self, requests: Sequence[GenRequest]) -> list[str]:
+        """Queue requests for the running batch (no decoding yet); their ids come back from ``step``."""
+        if not requests:
+            return []
+        prompts, params = self._inputs(requests)
+        # enqueue hands back vLLM's internal ids ("<counter>-<random>"); outputs carry the counter alone.
+        return [rid.split("-", 1)[0] for rid in self.llm.enqueue(prompts, params, use_tqdm=False)]
+
+    def busy(self) -> bool:
+        return self.llm.llm_engine.has_unfinished_requests()
+
+    def abort(self, ids: Sequence[str]) -> None:
+        """Drop requests from the running batch (their samples are never returned)."""
+        self.llm.llm_engine.abort_request(list(ids))
+
+    def step(self) -> list[tuple[str, list[Completion]]]:
+        """One engine step; the requests it finished, with all their samples."""
+        finished = [out for out in self.llm.llm_engine.step() if out.finished]
+        return [(out.request_id, self._completions(out)) for out in finished]
+
+    def _inputs(self, requests: Sequence[GenRequest]) -> tuple[list, list]:
+        from vllm import SamplingParams
+
         params = [
             SamplingParams(n=r.n, temperature=r.temperature, top_p=r.top_p, max_tokens=r.max_tokens,
                            stop=list(r.stop) or None, seed=r.seed)
@@ -86,19 +132,19 @@ class VLLMEngine:
         prompts = [r.prompt if r.add_special_tokens else
                    {"prompt_token_ids": self.tokenizer(r.prompt, add_special_tokens=False)["input_ids"]}
                    for r in requests]
-        outputs = self.llm.generate(prompts, params, use_tqdm=False)
-        results = []
-        for out in outputs:
-            completions = [Completion(text=o.text, n_tokens=len(o.token_ids), finish_reason=o.finish_reason or "stop",
-                                      token_ids=tuple(o.token_ids)) for o in out.outputs]
-            results.append(completions)
-            self.stats.prompt_tokens += len(out.prompt_token_ids or [])
-            self.stats.cached_prompt_tokens += int(getattr(out, "num_cached_tokens", 0) or 0)
-            self.stats.generated_tokens += sum(c.n_tokens for c in completions)
-            self.stats.samples += len(completions)
-        self.stats.calls += 1
         self.stats.requests += len(requests)
-        return results
+        return prompts, params
+
+    def _completions(self, out) -> list[Completion]:
+        completions = [Completion(text=o.text, n_tokens=len(o.token_ids), finish_reason=o.finish_reason or "stop",
+                                  token_ids=tuple(o.token_ids)) for o in out.outputs]
+        prompt_ids = list(out.prompt_token_ids or [])
+        self.stats.prompt_tokens += len(prompt_ids)
+        self.stats.cached_prompt_tokens += int(getattr(out, "num_cached_tokens", 0) or 0)
+        self.stats.generated_tokens += sum(c.n_tokens for c in completions)
+        self.stats.samples += len(completions)
+        self.ceiling.add(prompt_ids, len(completions))
+        return completions
 
     def prefix_cache_counters(self) -> dict[str, int]:
         """vLLM's own prefix-cache query/hit token counters, from its metrics snapshot."""
@@ -109,3 +155,10 @@ class VLLMEngine:
             elif metric.name == "vllm:prefix_cache_hits":
                 counters["hits"] += int(getattr(metric, "value", 0))
         return counters
+
+    def prefix_cache_report(self) -> dict:
+        """vLLM's measured hits and queries next to the ceiling of the same requests (see ``CacheCeiling``)."""
+        counters = self.prefix_cache_counters()
+        report = {"hits": counters["hits"], "queries": counters["queries"], **self.ceiling.summary()}
+        report["hit_share"] = round(counters["hits"] / counters["queries"], 4) if counters["queries"] else 0.0
+        return report
