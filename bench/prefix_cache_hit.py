@@ -190,14 +190,17 @@ def figures(report: dict) -> list[dict]:
     >>> [(f["key"], f["met"]) for f in figures(body)][:3]
     [('prefix_cache_hit_vs_ceiling', True), ('prefix_cache_hit', None), ('prefix_cache_ceiling', None)]
     """
-    out = [figure("prefix_cache_hit_vs_ceiling", "prefix-cache hits during label / the ceiling of its requests",
-                  report["prefix_cache_hit_vs_ceiling"], CEILING_GOAL, headline=True),
-           figure("prefix_cache_hit", "prefix-cache hit share during label (vLLM's hits / queries)",
-                  report["prefix_cache_hit"]),
-           figure("prefix_cache_ceiling", "the largest share any prefix cache could serve for those requests",
-                  report["prefix_cache_ceiling"]),
-           figure("prefix_cache_speed_ratio", "engine generated tokens/s, prefix cache on / off",
-                  report["prefix_cache_speed_ratio"])]
+    out = []
+    if "prefix_cache_hit_vs_ceiling" in report:  # runs made before the ceiling was computed lack it
+        out += [figure("prefix_cache_hit_vs_ceiling", "prefix-cache hits during label / the ceiling of its requests",
+                       report["prefix_cache_hit_vs_ceiling"], CEILING_GOAL, headline=True)]
+    out += [figure("prefix_cache_hit", "prefix-cache hit share during label (vLLM's hits / queries)",
+                   report["prefix_cache_hit"]),
+            figure("prefix_cache_ceiling", "the largest share any prefix cache could serve for those requests",
+                   report.get("prefix_cache_ceiling"), note="" if "prefix_cache_ceiling" in report
+                   else "not computed in this run: rerun the benchmark"),
+            figure("prefix_cache_speed_ratio", "engine generated tokens/s, prefix cache on / off",
+                   report["prefix_cache_speed_ratio"])]
     results = report["routing"]["results"]
     k = max(r["engines"] for r in results.values())
     for routing, label in (("whole_traces", "whole traces per engine"), ("scattered_prefixes", "scattered prefixes")):
