@@ -15,8 +15,9 @@ the held-out synthetic problems, with the probe of ``bench/engine_efficiency.py`
     python bench/scaling.py --quick    # 25 and 100 traces; actors on 100; 12 traces per step count
 
 Prints tables and writes ``bench/results/scaling.json`` (or ``--out``) through ``bench/result_io.py``.
-It reports the time to the first rollout at the largest size; its goal is checked by
-``bench/startup.py``, which measures it alone.
+Its goal: the first rollout within 8 s of the start of the run (``run_label``'s call: Ray start, the
+actor, its engine and the first request), read at the largest size. ``bench/startup.py`` measures
+the same from the command's start, alone.
 """
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ if str(ROOT) not in sys.path:
 from bench.engine_efficiency import RESULTS, ensure_traces, probed_label  # noqa: E402
 from bench.result_io import figure, write_result  # noqa: E402
 
+FIRST_ROLLOUT_GOAL = "<= 8"  # seconds from the start of the run to the first rollout in an engine actor
 TITLE = "Scaling: traces, engine actors, cluster nodes and steps per trace"
 
 
@@ -61,6 +63,8 @@ def _label(traces: Path, out: Path, policy: str, rollouts: int, shard_size: int,
             "generated_tokens": stats["generated_tokens"], "generate_s": stats["generate_s"],
             "end_to_end_s": e2e, "ray_init_s": stats["startup"].get("ray_init_s"),
             "first_rollout_s": stats["startup"].get("first_rollout_s"), "nodes": len(stats["nodes"]),
+            # ray_init_s + until_first_shard_s = first_rollout_s (the figure adds them)
+            "until_first_shard_s": round(stats["startup"]["first_rollout_s"] - stats["startup"]["ray_init_s"], 3),
             "engine_wait_grading_s": stats.get("engine_wait_grading_s"),
             "tokens_per_s": round(stats["generated_tokens"] / e2e, 1),
             "tokens_per_step": round(stats["generated_tokens"] / max(1, stats["steps"]), 2),
@@ -175,16 +179,18 @@ def figures(report: dict) -> list[dict]:
 
     A ``--quick`` run's figures stay out of the README's table (its sizes are for smoke runs).
 
-    >>> run = {"ray_init_s": 4.2, "first_rollout_s": 20.6, "tokens_per_s": 3512.6}
+    >>> run = {"ray_init_s": 4.2, "until_first_shard_s": 16.4, "tokens_per_s": 3512.6}
     >>> actors = {"2_actors_local": {"speedup_vs_1_actor": 1.77}}
     >>> body = {"config": {}, "by_traces": {"1000": run}, "actors": actors}
     >>> [(f["value"], f["met"]) for f in figures(body)]
-    [(20.6, None), (3512.6, None), (1.77, None)]
+    [(20.6, False), (3512.6, None), (1.77, None)]
     """
     largest = max(report["by_traces"], key=int)
     run = report["by_traces"][largest]
+    headline = not report["config"].get("quick", False)
     out = [figure("time_to_first_rollout_s", f"time to first rollout, s ({int(largest):,} traces)",
-                  run["first_rollout_s"], None, "from the call of run_label; bench/startup.py checks the goal"),
+                  round(run["ray_init_s"] + run["until_first_shard_s"], 3), FIRST_ROLLOUT_GOAL,
+                  "Ray start, then the actor, its engine and the first shard", headline=headline),
            figure(f"tokens_per_s_{largest}", f"generated tokens/s, end to end, 1 engine actor "
                   f"({int(largest):,} traces)", run["tokens_per_s"])]
     for name, r in report["actors"].items():

@@ -162,6 +162,8 @@ class VLLMEngine:
     def prefix_cache_report(self) -> dict:
         """vLLM's measured hits and queries next to the ceiling of the same requests (see ``CacheCeiling``)."""
         counters = self.prefix_cache_counters()
-        report = {"hits": counters["hits"], "queries": counters["queries"], **self.ceiling.summary()}
+        report = {"hits": counters["hits"], "queries": counters["queries"], **self.ceiling.summary(),
+                  # per distinct request: its prompt tokens, and those found cached when it was scheduled
+                  "prompt_tokens": self.stats.prompt_tokens, "cached_prompt_tokens": self.stats.cached_prompt_tokens}
         report["hit_share"] = round(counters["hits"] / counters["queries"], 4) if counters["queries"] else 0.0
         return report

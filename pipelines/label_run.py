@@ -312,8 +312,10 @@ def engine_summary(engines: list[dict]) -> dict:
     if reports:
         hits, queries = sum(r["hits"] for r in reports), sum(r["queries"] for r in reports)
         ceiling, asked = sum(r["ceiling_hit_tokens"] for r in reports), sum(r["query_tokens"] for r in reports)
+        prompt, cached = sum(r.get("prompt_tokens", 0) for r in reports), sum(r.get("cached_prompt_tokens", 0) for r in reports)
         out["prefix_cache"] = {
             "hits": hits, "queries": queries, "hit_share": round(hits / queries, 4) if queries else 0.0,
+            "cross_prefix_share": round(cached / prompt, 4) if prompt else 0.0,
             "ceiling_hit_tokens": ceiling, "query_tokens": asked,
             "ceiling_share": round(ceiling / asked, 4) if asked else 0.0,
             "hit_vs_ceiling": round(hits / ceiling, 4) if ceiling else None}
