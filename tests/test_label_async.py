@@ -103,6 +103,6 @@ def test_shards_share_one_engine_loop(vllm_engine, threaded_loop, traces):
         assert a.labels == b.labels and a.rollouts == b.rollouts
     stats = threaded_loop.snapshot()
     assert stats["requests"] == sum(r.stats["requests"] for r in together)
-    report = stats["prefix_cache"]
-    assert 0 < report["hits"] <= report["ceiling_hit_tokens"] <= report["query_tokens"]
+    report = stats["prefix_cache"]  # a fresh engine: every request it saw is in its own ceiling
+    assert 0.95 * report["ceiling_hit_tokens"] <= report["hits"] <= report["ceiling_hit_tokens"] < report["query_tokens"]
     assert stats["step_s"] > 0 and stats["wait_clients_s"] >= 0
