@@ -17,7 +17,8 @@ ROOT = Path(__file__).resolve().parents[1]
 # The script whose ``figures`` made each benchmark's figures (estimate_gsm8k_math comes from pipelines/estimate.py).
 SCRIPTS = {"engine_efficiency": "bench.engine_efficiency", "naive_baseline": "bench.naive_baseline",
            "prefix_cache_hit": "bench.prefix_cache_hit", "rollout_savings": "bench.rollout_savings",
-           "scaling": "bench.scaling", "rl_seeds": "bench.rl_seeds"}
+           "scaling": "bench.scaling", "rl_seeds": "bench.rl_seeds", "startup": "bench.startup",
+           "grading_limit": "bench.grading_limit"}
 
 
 def test_docs_results_md_is_current():
