@@ -6,7 +6,7 @@ As a new user would, with every option at its default on the embedded policy:
     prm-factory generate --problems W/train.jsonl --out W/gen
     prm-factory label --traces W/gen/traces --out W/label
     prm-factory train-prm --labels W/label --out W/prm
-    prm-factory eval-search --prm W/prm --problems W/heldout.jsonl --methods majority,best-of-n --n-max 16
+    prm-factory eval-search --prm W/prm --problems W/heldout.jsonl --methods majority,best-of-n,weighted-sc --n-max 16
 
 then best-of-16 against majority@16 on 150 held-out problems of a seed used nowhere else (goal: +5 points).
 The same PRM kind is also fitted on the exact gold step labels of the same traces, and both are scored
@@ -23,9 +23,11 @@ import sys
 import time
 from pathlib import Path
 
-from result_io import RESULTS_DIR, figure, write_result
-
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.result_io import RESULTS_DIR, figure, write_result  # noqa: E402
 TITLE = "PRMs from the CLI defaults: best-of-16 against majority@16, and MC labels against gold"
 HELDOUT_SEED = 31337
 
@@ -62,8 +64,13 @@ def figures(body: dict) -> list[dict]:
     gap = round(body["auc_gold"] - body["auc_mc"], 4)
     return [figure("best_of_16_minus_majority_16", f"best-of-16 minus majority@16 ({body['kind']} PRM, CLI defaults)",
                    gain, ">= 0.05", headline=True),
+            *([figure("weighted_sc_16_minus_majority_16", "weighted-SC@16 minus majority@16",
+                      round(body["weighted_sc_16"] - body["majority_16"], 4))] if "weighted_sc_16" in body else []),
             figure("step_auc_mc", "step AUC against gold, PRM on Monte Carlo labels", body["auc_mc"]),
-            figure("mc_vs_gold_gap", "step AUC gap: PRM on gold labels minus PRM on MC labels", gap, "<= 0.03")]
+            figure("mc_vs_gold_gap", "step AUC gap: PRM on gold labels minus PRM on MC labels", gap, "<= 0.03"),
+            *[figure(f"step_auc_{kind}_{source}", f"step AUC against gold, {kind} PRM on {name} labels", auc[f"auc_{source}"])
+              for kind, auc in body.get("other_kinds", {}).items()
+              for source, name in (("mc", "Monte Carlo"), ("gold", "gold"))]]
 
 
 def main() -> None:
@@ -71,6 +78,8 @@ def main() -> None:
     ap.add_argument("--work", default="runs/bench_prm_defaults")
     ap.add_argument("--train-problems", type=int, default=200)
     ap.add_argument("--heldout", type=int, default=150)
+    ap.add_argument("--other-kinds", nargs="*", default=["tag"],
+                    help="PRM kinds also trained on the MC and on the gold labels, for their step AUCs")
     ap.add_argument("--out", default=str(RESULTS_DIR / "prm_defaults.json"))
     args = ap.parse_args()
     work = ROOT / args.work
@@ -84,14 +93,18 @@ def main() -> None:
         raise SystemExit(f"{len(train_ids & held_ids)} held-out problems are also training problems")
     wall["generate"] = cli("generate", "--problems", str(work / "train.jsonl"), "--out", str(work / "gen"))
     wall["label"] = cli("label", "--traces", str(work / "gen" / "traces"), "--out", str(work / "label"))
-    wall["train_prm"] = cli("train-prm", "--labels", str(work / "label"), "--out", str(work / "prm"))
-    cli("eval-prm", "--prm", str(work / "prm"), "--labels", str(work / "label"), "--out", str(work / "prm_eval"))
     gold = gold_copy(work / "label", work / "gold_labels")
-    wall["train_prm_gold"] = cli("train-prm", "--labels", str(gold), "--out", str(work / "prm_gold"))
-    cli("eval-prm", "--prm", str(work / "prm_gold"), "--labels", str(work / "label"), "--out",
-        str(work / "prm_gold_eval"))
+    auc = {}
+    for kind in [""] + args.other_kinds:  # "": the CLI's default kind
+        for source, labels in (("mc", work / "label"), ("gold", gold)):
+            name = f"prm{'_' + kind if kind else ''}{'_gold' if source == 'gold' else ''}"
+            extra = ["--kind", kind] if kind else []
+            wall[f"train_{name}"] = cli("train-prm", "--labels", str(labels), "--out", str(work / name), *extra)
+            cli("eval-prm", "--prm", str(work / name), "--labels", str(work / "label"), "--out",
+                str(work / f"{name}_eval"))
+            auc[(kind, source)] = json.loads((work / f"{name}_eval" / "metrics.json").read_text())["step_auc"]
     wall["eval_search"] = cli("eval-search", "--prm", str(work / "prm"), "--problems", str(work / "heldout.jsonl"),
-                              "--limit", str(args.heldout), "--methods", "majority,best-of-n", "--n-max", "16",
+                              "--limit", str(args.heldout), "--methods", "majority,best-of-n,weighted-sc", "--n-max", "16",
                               "--out", str(work / "search"))
     config = json.loads((work / "prm" / "prm_config.json").read_text())
     points = json.loads((work / "search" / "sweep.json").read_text())["points"]
@@ -99,10 +112,11 @@ def main() -> None:
     def at(method: str, n: int) -> float:
         return next(p["accuracy"] for p in points if p["method"] == method and p["n"] == n)
 
-    auc = {name: json.loads((work / name / "metrics.json").read_text())["step_auc"]
-           for name in ("prm_eval", "prm_gold_eval")}
     body = {"kind": config["kind"], "best_of_16": at("best-of-n", 16), "majority_16": at("majority", 16),
-            "sample_accuracy": at("majority", 1), "auc_mc": auc["prm_eval"], "auc_gold": auc["prm_gold_eval"],
+            "weighted_sc_16": at("weighted-sc", 16), "sample_accuracy": at("majority", 1),
+            "sweep": {m: {str(p["n"]): p["accuracy"] for p in points if p["method"] == m}
+                      for m in sorted({p["method"] for p in points})}, "auc_mc": auc[("", "mc")], "auc_gold": auc[("", "gold")],
+            "other_kinds": {k: {"auc_mc": auc[(k, "mc")], "auc_gold": auc[(k, "gold")]} for k in args.other_kinds},
             "heldout_problems": args.heldout, "heldout_seed": HELDOUT_SEED, "train_problems": args.train_problems,
             "wall_s": wall}
     write_result(args.out, "prm_defaults", TITLE, figures(body), body)

@@ -2,6 +2,8 @@
 
 >>> default_policy_path().name
 'tiny_policy'
+>>> plain_policy_path().name
+'tiny_policy_plain'
 """
 from __future__ import annotations
 
@@ -11,5 +13,10 @@ ASSETS_DIR = Path(__file__).resolve().parent / "assets"
 
 
 def default_policy_path() -> Path:
-    """The embedded tiny policy: a Llama HF checkpoint trained on the synthetic task."""
+    """The embedded tiny policy: a Llama HF chat model (ChatML turns) trained on the synthetic task."""
     return ASSETS_DIR / "tiny_policy"
+
+
+def plain_policy_path() -> Path:
+    """The same task without a chat template (``question\\n``, one equation per line), for the ``plain`` format."""
+    return ASSETS_DIR / "tiny_policy_plain"

@@ -188,11 +188,16 @@ def parse_format(fmt: PromptFormat | dict | str | None) -> PromptFormat:
 
 
 def prompter_from_provenance(text: str | dict | None, tokenizer: Any, model_name: str = "policy",
-                             default_style: StepStyle | str = StepStyle.NEWLINE) -> Prompter:
-    """The prompter a run recorded (``Prompter.describe`` or ``provenance``); an empty record is the plain
-    format with ``default_style`` steps, so library callers that name no format keep a base model's prompts."""
+                             default_style: StepStyle | str | None = None) -> Prompter:
+    """The prompter a run recorded (``Prompter.describe`` or ``provenance``). An empty record is ``auto``, as
+    on the CLI: chat when the tokenizer has a chat template, else plain, with ``default_style`` steps (or the
+    format's own: paragraphs for chat, lines for plain).
+
+    >>> prompter_from_provenance("", None).fmt.kind
+    'plain'
+    """
     if not text:
-        return Prompter.plain(default_style)
+        return Prompter.build("auto", tokenizer, model_name, default_style or None)
     data = json.loads(text) if isinstance(text, str) else dict(text)
     return Prompter.build(parse_format(data), tokenizer, model_name, data.get("step_style"),
                           data.get("min_step_chars") or 0, data.get("max_steps"))

@@ -40,8 +40,9 @@ class LabelConfig(SamplingConfig):
     grade_workers: int = 1
     adaptive_batch: int = 2
     adaptive_target: str = "hard"
-    step_style: str = "newline"  # how the traces' steps were split: sets the delimiter of rollout prompts
-    # The resolved prompt format (``Prompter.describe()``); empty: the plain format of a base model.
+    # How the traces' steps were split: sets the delimiter of rollout prompts ("": the prompt format's own).
+    step_style: str = ""
+    # The resolved prompt format (``Prompter.describe()``); empty: auto (chat when the policy has a template).
     prompt_format: dict = field(default_factory=dict)
     # A continuation counts as correct only if it also holds no false arithmetic equation
     # (verifiers.arithmetic): reaching the gold answer through "47 / 2 = 23" is luck, not evidence.
@@ -64,14 +65,14 @@ class ShardResult:
 def rollout_request(trace: Trace, step_index: int, n: int, round_index: int, cfg: LabelConfig,
                     prompter: Prompter | None = None) -> GenRequest:
     """``n`` continuations of the trace's first ``step_index + 1`` steps, in the policy's prompt format."""
-    prompter = prompter or Prompter.plain(cfg.step_style)
+    prompter = prompter or Prompter.plain(cfg.step_style or "newline")
     prompt = prompter.prefix_prompt(trace.question, trace.steps[: step_index + 1], trace.step_delimiters)
     return cfg.request(prompt, n=n, stop=prompter.stops, add_special_tokens=prompter.add_special_tokens,
                        seed=seed_from("rollout", trace.trace_id, step_index, round_index, cfg.seed))
 
 
 def make_prompter(cfg: LabelConfig, tokenizer) -> Prompter:
-    """The prompter of a label run: the recorded format against the engine's tokenizer (plain when none)."""
+    """The prompter of a label run: the recorded format against the engine's tokenizer (auto when none)."""
     return prompter_from_provenance(cfg.prompt_format, tokenizer, default_style=cfg.step_style)
 
 

@@ -14,8 +14,7 @@ from typing import Sequence
 from data.parquet_io import write_json_atomic, write_records
 from data.records import Problem, Trace, content_id, make_trace_id, seed_from
 from data.synthetic import SOURCE as SYNTHETIC, gold_step_labels
-from labelers.prompter import Prompter
-from labelers.step_split import StepStyle
+from labelers.prompter import Prompter, prompter_from_provenance
 from engines.base import Engine, GenRequest, SamplingConfig
 from pipelines.run_dir import ensure_manifest
 
@@ -23,8 +22,9 @@ from pipelines.run_dir import ensure_manifest
 @dataclass
 class GenerateConfig(SamplingConfig):
     samples: int = 4
-    step_style: str = StepStyle.NEWLINE.value
-    prompt_format: dict = field(default_factory=dict)  # the resolved prompt format (Prompter.describe())
+    step_style: str = ""  # "": the prompt format's own (paragraphs for chat, lines for plain)
+    # The resolved prompt format (Prompter.describe()); empty: auto (chat when the policy has a chat template).
+    prompt_format: dict = field(default_factory=dict)
     shard_size: int = 100  # problems per shard (one engine call, one file)
     grade_timeout: float = 5.0
 
@@ -50,11 +50,12 @@ def sample_traces(engine: Engine, problems: Sequence[Problem], policy: str, cfg:
     """``cfg.samples`` graded traces per problem, in problem order."""
     from verifiers import grade_many
 
-    prompter = prompter or Prompter.plain(cfg.step_style)
+    prompter = prompter or prompter_from_provenance(cfg.prompt_format, getattr(engine, "tokenizer", None),
+                                                    default_style=cfg.step_style)
     completions = engine.generate(trace_requests(problems, cfg, prompter))
     texts = [(c.text, p.gold_answer) for p, cs in zip(problems, completions) for c in cs]
     verdicts = iter(grade_many(texts, timeout=cfg.grade_timeout))
-    provenance = prompter.provenance() if cfg.prompt_format else ""
+    provenance = prompter.provenance() if cfg.prompt_format or prompter.fmt.kind != "plain" else ""
     traces = []
     for problem, samples in zip(problems, completions):
         for k, completion in enumerate(samples):
@@ -76,7 +77,7 @@ def sample_traces(engine: Engine, problems: Sequence[Problem], policy: str, cfg:
 def generate_traces(engine: Engine, problems: Sequence[Problem], out_dir: str | Path, policy: str,
                     cfg: GenerateConfig, progress: bool = True, prompter: Prompter | None = None) -> dict:
     """Write ``out_dir/traces/shard-NNNNN.parquet``; skip shards already there. Returns a summary.
-    ``prompter`` (default: the plain format, split by ``cfg.step_style``) renders the prompts."""
+    ``prompter`` (default: ``cfg.prompt_format`` against the engine's tokenizer) renders the prompts."""
     from tqdm import tqdm
 
     out_dir = Path(out_dir)

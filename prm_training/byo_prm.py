@@ -163,7 +163,7 @@ def write_prm_view(checkpoint: str | Path, fmt: PRMFormat, out: str | Path) -> P
         if link.is_symlink() and link.resolve() == entry.resolve():
             continue
         if link.exists() or link.is_symlink():
-            raise ValueError(f"PRM view {out}: {entry.name} exists and does not link to {entry}")
+            raise ValueError(f"PRM view {out}: {entry.name} exists and does not link to {entry}; remove the view")
         link.symlink_to(entry, target_is_directory=entry.is_dir())
     config = {"kind": fmt.name, "prm_format": fmt.to_dict(), "checkpoint": checkpoint.name}
     (out / PRM_CONFIG_NAME).write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")

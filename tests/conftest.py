@@ -31,6 +31,16 @@ def policy_path() -> str:
     return str(path)
 
 
+@pytest.fixture(scope="session")
+def plain_policy_path() -> str:
+    """The embedded policy of the same task without a chat template, for the ``plain`` prompt format."""
+    from data.assets import plain_policy_path
+
+    path = plain_policy_path()
+    assert (path / "config.json").exists(), f"embedded plain policy missing at {path}"
+    return str(path)
+
+
 @pytest.fixture(scope="module", autouse=True)
 def _finalize_vllm_engines():
     """Free every vLLM engine a test module made before the next module starts.

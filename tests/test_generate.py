@@ -15,14 +15,16 @@ def _independent_check(gold_steps, steps):
     labels, ok = [], True
     for i, step in enumerate(steps):
         if ok:
-            m = re.fullmatch(r"(\d+) ([-+*/]) (\d+) = (\d+)(?:\. The answer is (\d+))?", step.strip())
-            bare = re.fullmatch(r"The answer is (\d+)\.?", step.strip())
+            answer_re = r"The answer is (?:\\boxed\{(\d+)\}|(\d+))\.?"
+            m = re.fullmatch(r"(\d+) ([-+*/]) (\d+) = (\d+)(?:\. " + answer_re + ")?", step.strip())
+            bare = re.fullmatch(answer_re, step.strip())
             if bare:
-                ok = i == len(chain) and int(bare.group(1)) == chain[-1].result and "The answer" not in steps[i - 1]
+                ok = i == len(chain) and int(bare.group(1) or bare.group(2)) == chain[-1].result and "The answer" not in steps[i - 1]
             elif not m or i >= len(chain):
                 ok = False
             else:
-                a, op, b, c, answer = m.groups()
+                a, op, b, c, boxed, unboxed = m.groups()
+                answer = boxed or unboxed
                 want = chain[i]
                 value = {"+": lambda x, y: x + y, "-": lambda x, y: x - y,
                          "*": lambda x, y: x * y, "/": lambda x, y: x / y}[op](int(a), int(b))

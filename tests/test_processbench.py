@@ -124,13 +124,13 @@ def test_truncation_is_reported_not_silent(tmp_path, fake_prm, capsys):
 
 
 def test_a_long_solution_on_a_real_prm_is_cut_at_its_context(tmp_path, capsys):
-    """Dozens of steps past the PRM's context: the steps that fit are scored as in the whole solution."""
+    """Thirty steps past the PRM's context: the steps that fit are scored as in the whole solution."""
     from pipelines.cli.main import main
     from prm_training.byo_fixtures import make_tiny_math_shepherd
     from prm_training.load import load_prm
 
     prm = make_tiny_math_shepherd(tmp_path / "ms")
-    steps = [f"{k} + 1 = {k + 1}" for k in range(40)]
+    steps = [f"{k} + 1 = {k + 1}" for k in range(30)]
     rows = [("long-0", "G", "Count from 0.", steps, True, -1, None), ROWS[0][:6] + (None,)]
     bench = write_processbench(tmp_path / "long.jsonl", rows)
     assert main(["eval-prm", "--prm", str(prm), "--prm-format", "math-shepherd", "--processbench", str(bench),
@@ -140,7 +140,7 @@ def test_a_long_solution_on_a_real_prm_is_cut_at_its_context(tmp_path, capsys):
     assert metrics["truncated_rows"] == 1 and metrics["undecided_rows"] == 1 and metrics["max_length"] == 128
     long = json.loads((tmp_path / "o" / "predictions.jsonl").read_text().splitlines()[0])
     whole = load_prm(prm, prm_format="math-shepherd", threads=1).score("Count from 0.", steps)
-    assert 5 < len(long["scores"]) < 40 and long["scores"] == pytest.approx(whole[:len(long["scores"])], abs=1e-5)
+    assert 5 < len(long["scores"]) < 30 and long["scores"] == pytest.approx(whole[:len(long["scores"])], abs=1e-5)
 
 
 def test_prefix_fallback_for_scorers_that_only_refuse():

@@ -52,7 +52,10 @@ def test_the_format_travels_as_provenance_and_comes_back():
     prompter = Prompter.build("auto", tok, "r1-like", min_step_chars=5, max_steps=3)
     again = prompter_from_provenance(prompter.provenance(), tok)
     assert again.describe() == prompter.describe() and again.fmt.kind == "chat"
-    assert prompter_from_provenance("", tok).fmt.kind == "plain"
+    # no record: auto, as on the CLI (chat with a template, plain without)
+    assert prompter_from_provenance("", tok).fmt.kind == "chat"
+    assert prompter_from_provenance("", tok).step_style.value == "paragraph"
+    assert prompter_from_provenance("", None).fmt.kind == "plain"
     assert json.loads(prompter.provenance())["step_style"] == "paragraph"
 
 

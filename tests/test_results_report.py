@@ -18,7 +18,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = {"engine_efficiency": "bench.engine_efficiency", "naive_baseline": "bench.naive_baseline",
            "prefix_cache_hit": "bench.prefix_cache_hit", "rollout_savings": "bench.rollout_savings",
            "scaling": "bench.scaling", "rl_seeds": "bench.rl_seeds", "startup": "bench.startup",
-           "grading_limit": "bench.grading_limit"}
+           "grading_limit": "bench.grading_limit", "demo_seeds": "bench.demo_seeds",
+           "prm_defaults": "bench.prm_defaults"}
 
 
 def test_docs_results_md_is_current():

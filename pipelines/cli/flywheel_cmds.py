@@ -7,7 +7,7 @@ def cmd_demo(args) -> None:
     from pipelines.demo import run_demo
 
     run_demo(args.out, n_problems=args.problems, samples=args.samples, engine_name=args.engine,
-             rl_iterations=args.rl_iterations)
+             rft_steps=args.rft_steps, seed=args.seed)
 
 
 def cmd_flywheel(args) -> None:
@@ -36,7 +36,9 @@ def add_subcommands(sub) -> None:
     p.add_argument("--problems", type=int, default=100, help="training problems to label")
     p.add_argument("--samples", type=int, default=4)
     p.add_argument("--engine", choices=["vllm", "hf"], default="vllm")
-    p.add_argument("--rl-iterations", type=int, default=None, help="RL iterations (default: the demo's own)")
+    p.add_argument("--rft-steps", type=int, default=None, help="fine-tuning steps of the policy step "
+                   "(default: the demo's own)")
+    p.add_argument("--seed", type=int, default=0, help="seed of every sampling and training stage")
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("flywheel", help="rounds of generate -> label -> PRM -> search -> RL -> new policy")
