@@ -3,7 +3,7 @@ of the 2-core dev box, then regenerate docs/results.md and the README's headline
 (``bench/report.py``) from ``bench/results/*.json``.
 
 Each script run alone takes larger defaults (see its docstring). Where a committed result comes from a
-larger run than the one here (rollout savings on 1,200 traces, engine efficiency at 1,000 traces),
+larger run than the one here (rollout savings on 800 traces, engine efficiency at 1,000 traces),
 this run writes beside it rather than over it; scaling runs alone (see BENCHES). A benchmark that fails
 stops the run, and the report is not rewritten. The whole run's wall time, from nothing (scratch
 folders removed, every trace generated), goes to ``bench/results/make_bench.json``.

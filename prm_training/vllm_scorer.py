@@ -37,7 +37,46 @@ from prm_training.prm_format import PRMConfig, encode_steps, vllm_settings
 from prm_training.scoring import as_item, fit_ids
 
 
-class VLLMPRMScorer:
+class _PooledStepScorer:
+    """The scoring loop both pooling scorers share: encode each item, fit it to the context, one
+    ``llm.encode`` call, a probability per pooled row. Subclasses give ``_encode`` and ``_pool``."""
+
+    max_length: int
+
+    def score(self, question: str, steps: Sequence[str]) -> list[float]:
+        return self.score_batch([(question, list(steps))])[0]
+
+    def score_batch(self, items: Sequence[Any]) -> list[list[float]]:
+        """P(good) per step for many ``(question, steps)`` pairs (or dicts), one vLLM call."""
+        return self._score(items, truncate=False)
+
+    def score_fitting(self, items: Sequence[Any]) -> list[list[float]]:
+        """As ``score_batch``, but an input past ``max_length`` is cut there (fewer scores than steps)."""
+        return self._score(items, truncate=True)
+
+    def _encode(self, question: str, steps: list[str]) -> tuple[list[int], list[int]]:
+        raise NotImplementedError
+
+    def _pool(self, prompts: list[dict]) -> list[list[float]]:
+        raise NotImplementedError
+
+    def _score(self, items: Sequence[Any], truncate: bool) -> list[list[float]]:
+        prompts, index = [], []
+        results: list[list[float]] = [[] for _ in items]
+        for i, item in enumerate(items):
+            question, steps = as_item(item)
+            if not steps:
+                continue
+            ids, positions = fit_ids(*self._encode(question, list(steps)), self.max_length, truncate)
+            if positions:
+                prompts.append({"prompt_token_ids": ids})
+                index.append(i)
+        for i, probs in zip(index, self._pool(prompts) if prompts else []):
+            results[i] = probs
+        return results
+
+
+class VLLMPRMScorer(_PooledStepScorer):
     def __init__(self, llm, tokenizer, config: PRMConfig, max_length: int, prompter=None):
         self.llm = llm
         self.tokenizer = tokenizer
@@ -75,40 +114,17 @@ class VLLMPRMScorer:
         kwargs.update(overrides)
         return cls(LLM(model=path, **kwargs), tokenizer, config, max_model_len, prompter)
 
-    def score(self, question: str, steps: Sequence[str]) -> list[float]:
-        return self.score_batch([(question, list(steps))])[0]
+    def _encode(self, question: str, steps: list[str]) -> tuple[list[int], list[int]]:
+        return encode_steps(self.tokenizer, self.prompter.question_prompt(question), steps, self.tokens,
+                            add_special_tokens=self.prompter.add_special_tokens)
 
-    def score_batch(self, items: Sequence[Any]) -> list[list[float]]:
-        """P(good) per step for many ``(question, steps)`` pairs (or dicts), one vLLM call."""
-        return self._score(items, truncate=False)
-
-    def score_fitting(self, items: Sequence[Any]) -> list[list[float]]:
-        """As ``score_batch``, but an input past ``max_length`` is cut there (fewer scores than steps)."""
-        return self._score(items, truncate=True)
-
-    def _score(self, items: Sequence[Any], truncate: bool) -> list[list[float]]:
-        prompts, index = [], []
-        results: list[list[float]] = [[] for _ in items]
-        for i, item in enumerate(items):
-            question, steps = as_item(item)
-            if not steps:
-                continue
-            ids, positions = encode_steps(self.tokenizer, self.prompter.question_prompt(question), steps,
-                                          self.tokens, add_special_tokens=self.prompter.add_special_tokens)
-            ids, positions = fit_ids(ids, positions, self.max_length, truncate)
-            if positions:
-                prompts.append({"prompt_token_ids": ids})
-                index.append(i)
-        if not prompts:
-            return results
+    def _pool(self, prompts: list[dict]) -> list[list[float]]:
         outputs = self.llm.encode(prompts, pooling_task=vllm_settings(self.tokens)["pooling_task"], use_tqdm=False)
-        for i, out in zip(index, outputs):
-            probs = out.outputs.data.float()  # [n_tags, 2]: softmax over (good, bad)
-            results[i] = (probs[:, 0] / probs.sum(dim=-1)).tolist()
-        return results
+        probs = [out.outputs.data.float() for out in outputs]  # [n_tags, 2]: softmax over (good, bad)
+        return [(p[:, 0] / p.sum(dim=-1)).tolist() for p in probs]
 
 
-class VLLMQwenPRMScorer:
+class VLLMQwenPRMScorer(_PooledStepScorer):
     """A ``qwen-prm`` checkpoint on vLLM's pooling runner (see ``qwen_prm`` for the input and the head).
 
     ``Qwen2ForProcessRewardModel`` is a vLLM pooling model of its own; a ``*ForTokenClassification``
@@ -152,41 +168,20 @@ class VLLMQwenPRMScorer:
         kwargs.update(overrides)
         return cls(LLM(model=path, **kwargs), tokenizer, fmt, sep_id, max_model_len)
 
-    def score(self, question: str, steps: Sequence[str]) -> list[float]:
-        return self.score_batch([(question, list(steps))])[0]
+    def _encode(self, question: str, steps: list[str]) -> tuple[list[int], list[int]]:
+        from prm_training.qwen_prm import encode_qwen_prm
 
-    def score_batch(self, items: Sequence[Any]) -> list[list[float]]:
-        """P(positive) per step for many ``(question, steps)`` pairs (or dicts), one vLLM call."""
-        return self._score(items, truncate=False)
+        return encode_qwen_prm(self.tokenizer, self.fmt, self.sep_id, question, steps)
 
-    def score_fitting(self, items: Sequence[Any]) -> list[list[float]]:
-        """As ``score_batch``, but an input past ``max_length`` is cut there (fewer scores than steps)."""
-        return self._score(items, truncate=True)
-
-    def _score(self, items: Sequence[Any], truncate: bool) -> list[list[float]]:
+    def _pool(self, prompts: list[dict]) -> list[list[float]]:
         from vllm import PoolingParams
 
-        from prm_training.qwen_prm import POSITIVE, encode_qwen_prm
+        from prm_training.qwen_prm import POSITIVE
 
-        prompts, index = [], []
-        results: list[list[float]] = [[] for _ in items]
-        for i, item in enumerate(items):
-            question, steps = as_item(item)
-            if not steps:
-                continue
-            ids, positions = encode_qwen_prm(self.tokenizer, self.fmt, self.sep_id, question, steps)
-            ids, positions = fit_ids(ids, positions, self.max_length, truncate)
-            if positions:
-                prompts.append({"prompt_token_ids": ids})
-                index.append(i)
-        if not prompts:
-            return results
         params = PoolingParams(use_activation=False, step_tag_id=self.sep_id)
         outputs = self.llm.encode(prompts, params, pooling_task="token_classify", use_tqdm=False)
-        for i, out in zip(index, outputs):
-            logits = out.outputs.data.float()  # [n_separators, 2]
-            results[i] = logits.softmax(dim=-1)[:, POSITIVE].tolist()
-        return results
+        # [n_separators, 2] logits: P(positive) by a softmax, as on transformers
+        return [out.outputs.data.float().softmax(dim=-1)[:, POSITIVE].tolist() for out in outputs]
 
 
 class VLLMLikelihoodPRMScorer:
