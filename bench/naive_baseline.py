@@ -38,17 +38,22 @@ def naive_label(traces, policy: str, rollouts: int, max_tokens: int) -> dict:
 
 
 def _naive_loop(engine, traces, rollouts: int, max_tokens: int) -> tuple[int, int]:
-    from data.prompt_format import build_prompt, solution_text
+    """One ``generate`` call per prefix, in the policy's own prompt format (as the traces recorded it)."""
     from engines import GenRequest
+    from labelers.prompter import prompter_from_provenance
     from verifiers import grade
 
     tokens = samples = 0
     for trace in traces:
+        prompter = prompter_from_provenance(trace.prompt_format, engine.tokenizer)
         last = len(trace.steps) - 1 if trace.final_answer is not None else len(trace.steps)
         for i in range(last):
-            request = GenRequest(build_prompt(trace.question, trace.steps[: i + 1]), n=rollouts, max_tokens=max_tokens)
+            prefix = trace.steps[: i + 1]
+            request = GenRequest(prompter.prefix_prompt(trace.question, prefix, trace.step_delimiters), n=rollouts,
+                                 max_tokens=max_tokens, stop=prompter.stops,
+                                 add_special_tokens=prompter.add_special_tokens)
             for completion in engine.generate([request])[0]:
-                grade(solution_text(trace.steps[: i + 1]) + "\n" + completion.text, trace.gold_answer)
+                grade(prompter.prefix_text(prefix, trace.step_delimiters) + completion.text, trace.gold_answer)
                 tokens += completion.n_tokens
                 samples += 1
     return tokens, samples
