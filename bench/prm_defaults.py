@@ -70,7 +70,10 @@ def figures(body: dict) -> list[dict]:
             figure("mc_vs_gold_gap", "step AUC gap: PRM on gold labels minus PRM on MC labels", gap, "<= 0.03"),
             *[figure(f"step_auc_{kind}_{source}", f"step AUC against gold, {kind} PRM on {name} labels", auc[f"auc_{source}"])
               for kind, auc in body.get("other_kinds", {}).items()
-              for source, name in (("mc", "Monte Carlo"), ("gold", "gold"))]]
+              for source, name in (("mc", "Monte Carlo"), ("gold", "gold"))],
+            *[figure(f"accuracy_{method.split(' ')[0].replace('-', '_').replace('@', '_at_')}_n{n}",
+                     f"held-out accuracy, {method}, N = {n}", acc)
+              for method, by_n in body.get("sweep", {}).items() for n, acc in sorted(by_n.items(), key=lambda x: int(x[0]))]]
 
 
 def main() -> None:

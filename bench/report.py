@@ -180,7 +180,7 @@ def render_readme_block(results: list[Result], out: Path, readme: Path) -> str:
     rows = []
     for r in results:
         for f in r.payload["figures"]:
-            if f.get("headline"):
+            if f.get("headline") and not r.name.endswith("_quick"):  # the full-size run speaks for a quick one
                 goal = "none" if f["goal"] is None else f"{f['goal']} ({fmt_status(f)})"
                 rows.append([f["label"], fmt_value(f["value"]), goal,
                              f"[{r.name}]({link(out, Path(readme).parent, r.name)})"])
