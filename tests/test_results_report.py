@@ -19,7 +19,7 @@ SCRIPTS = {"engine_efficiency": "bench.engine_efficiency", "naive_baseline": "be
            "prefix_cache_hit": "bench.prefix_cache_hit", "rollout_savings": "bench.rollout_savings",
            "scaling": "bench.scaling", "rl_seeds": "bench.rl_seeds", "startup": "bench.startup",
            "grading_limit": "bench.grading_limit", "demo_seeds": "bench.demo_seeds",
-           "prm_defaults": "bench.prm_defaults"}
+           "prm_defaults": "bench.prm_defaults", "step_search": "bench.step_search"}
 
 
 def test_docs_results_md_is_current():
