@@ -45,7 +45,7 @@ def _naive_loop(engine, traces, rollouts: int, max_tokens: int) -> tuple[int, in
 
     tokens = samples = 0
     for trace in traces:
-        prompter = prompter_from_provenance(trace.prompt_format, engine.tokenizer)
+        prompter = prompter_from_provenance(trace.prompt_format, engine.tokenizer, empty="plain")
         last = len(trace.steps) - 1 if trace.final_answer is not None else len(trace.steps)
         for i in range(last):
             prefix = trace.steps[: i + 1]

@@ -188,15 +188,18 @@ def parse_format(fmt: PromptFormat | dict | str | None) -> PromptFormat:
 
 
 def prompter_from_provenance(text: str | dict | None, tokenizer: Any, model_name: str = "policy",
-                             default_style: StepStyle | str | None = None) -> Prompter:
-    """The prompter a run recorded (``Prompter.describe`` or ``provenance``). An empty record is ``auto``, as
+                             default_style: StepStyle | str | None = None, empty: str = "auto") -> Prompter:
+    """The prompter a run recorded (``Prompter.describe`` or ``provenance``). An empty config is ``auto``, as
     on the CLI: chat when the tokenizer has a chat template, else plain, with ``default_style`` steps (or the
-    format's own: paragraphs for chat, lines for plain).
+    format's own: paragraphs for chat, lines for plain). An empty *record* (label rows, ``prm_config.json``)
+    was written in the plain format: pass ``empty="plain"``.
 
     >>> prompter_from_provenance("", None).fmt.kind
     'plain'
     """
     if not text:
+        if empty == "plain":
+            return Prompter.plain(default_style or StepStyle.NEWLINE)
         return Prompter.build("auto", tokenizer, model_name, default_style or None)
     data = json.loads(text) if isinstance(text, str) else dict(text)
     return Prompter.build(parse_format(data), tokenizer, model_name, data.get("step_style"),

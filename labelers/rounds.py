@@ -113,7 +113,7 @@ def label_shard(engine: Engine, traces: Sequence[Trace], cfg: LabelConfig, grade
         if own_loop:
             loop.close()
     monotone = run.strategy.name != "full"
-    provenance = run.prompter.provenance() if cfg.prompt_format else ""
+    provenance = run.prompter.provenance() if cfg.prompt_format or run.prompter.fmt.kind != "plain" else ""
     labels: list[StepLabels] = [aggregate(t, s, run.strategy.name, VERIFIER_NAME, monotone,
                                           run.prompter.question_prompt(t.question), provenance)
                                 for t, s in zip(traces, run.states)]

@@ -117,7 +117,7 @@ class PRMConfig:
         """The prompter that renders a question as this PRM saw questions in training."""
         from labelers.prompter import prompter_from_provenance
 
-        return prompter_from_provenance(self.prompt_format, tokenizer)
+        return prompter_from_provenance(self.prompt_format, tokenizer, empty="plain")
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)

@@ -38,8 +38,9 @@ def lockstep_label_shard(engine, traces, cfg):
         for state in states:
             state.rounds += 1
         round_index += 1
-    labels = [aggregate(t, s, strategy.name, VERIFIER_NAME, strategy.name != "full", prompter.question_prompt(t.question))
-              for t, s in zip(traces, states)]
+    provenance = prompter.provenance() if cfg.prompt_format or prompter.fmt.kind != "plain" else ""
+    labels = [aggregate(t, s, strategy.name, VERIFIER_NAME, strategy.name != "full", prompter.question_prompt(t.question),
+                        provenance) for t, s in zip(traces, states)]
     return [asdict(x) for x in labels], [asdict(r) for r in rollouts], round_index
 
 
