@@ -55,7 +55,8 @@ def test_the_embedded_policy_is_surprised_by_a_wrong_result():
 
     model, tokenizer = load_causal_lm(default_policy_path())
     config = PRMConfig(tokens=resolve_tokens(tokenizer), label_type="hard", base_model="policy",
-                       kind="likelihood", train={"calibration": {"weights": [0.0, 1.0], "bias": 0.0}})
+                       kind="likelihood", train={"calibration": {"weights": [0.0, 1.0], "bias": 0.0}},
+                       prompt_format={"kind": "chat"})
     scorer = LikelihoodPRMScorer(model, tokenizer, config)
     problems = SynthSplit().heldout(20)
     items, corrupted = [], []
