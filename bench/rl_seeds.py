@@ -201,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
             name = f"{reward}_s{seed}"
             runs[name] = out / name
             reward_opts = ["--reward", reward] + (["--prm", args.prm] if reward == "process" else [])
-            cmd = [sys.executable, "-m", "pipelines.cli", "rl", *reward_opts, *shlex.split(args.rl_options),
+            cmd = [sys.executable, "-m", "pipelines.cli.main", "rl", *reward_opts, *shlex.split(args.rl_options),
                    "--seed", str(seed), "--device", args.device, "--threads", str(args.threads),
                    "--no-progress", "--out", str(runs[name])]
             log = (out / f"{name}.log").open("a")

@@ -1,0 +1,6 @@
+"""``python -m pipelines.cli ...`` runs the ``prm-factory`` command line."""
+import sys
+
+from pipelines.cli.main import main
+
+sys.exit(main())
