@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from prm_training.byo_prm import PRMFormat
-from prm_training.scoring import as_item, fit_ids
+from prm_training.scoring import EncodedStepScorer, as_item, fit_ids
 
 POSITIVE = 1  # the head's label order: 0 = the step is wrong, 1 = it is right
 
@@ -100,7 +100,7 @@ def load_token_classifier(path: str | Path):
     return model.eval(), tokenizer
 
 
-class QwenPRMScorer:
+class QwenPRMScorer(EncodedStepScorer):
     """P(positive) at each step separator of a token-classification PRM, on transformers."""
 
     def __init__(self, model, tokenizer, fmt: PRMFormat, path: str | Path = "", batch_size: int = 8,
@@ -116,18 +116,6 @@ class QwenPRMScorer:
                         max_length: int | None = None) -> "QwenPRMScorer":
         model, tokenizer = load_token_classifier(path)
         return cls(model, tokenizer, fmt, path, batch_size, max_length)
-
-    def score(self, question: str, steps: Sequence[str]) -> list[float]:
-        return self.score_batch([(question, list(steps))])[0]
-
-    def score_batch(self, items: Sequence[Any]) -> list[list[float]]:
-        """P(positive) per step for many ``(question, steps)`` pairs; ValueError past ``max_length``."""
-        return self._score([self._encode(item, truncate=False) for item in items])
-
-    def score_fitting(self, items: Sequence[Any]) -> list[list[float]]:
-        """As ``score_batch``, but an input past ``max_length`` is cut there: its list holds the scores of
-        the steps whose separator fits (a causal model scores a prefix as it scores the whole)."""
-        return self._score([self._encode(item, truncate=True) for item in items])
 
     def _encode(self, item: Any, truncate: bool) -> tuple[list[int], list[int]]:
         question, steps = as_item(item)

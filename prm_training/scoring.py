@@ -26,6 +26,31 @@ class PRMScorer(Protocol):
     def score_batch(self, items: Sequence[Any]) -> list[list[float]]: ...
 
 
+class EncodedStepScorer:
+    """The public calls of a scorer that encodes each item on its own and scores the encodings in batches:
+    subclasses give ``_encode(item, truncate)`` (``fit_ids``'s contract: without ``truncate`` an input past
+    ``max_length`` raises) and ``_score(encoded)`` (one list of P(good) per encoding, [] for no steps)."""
+
+    def score(self, question: str, steps: Sequence[str]) -> list[float]:
+        """P(good) for each step of one solution."""
+        return self.score_batch([(question, list(steps))])[0]
+
+    def score_batch(self, items: Sequence[Any]) -> list[list[float]]:
+        """P(good) per step for many ``(question, steps)`` pairs (or dicts); ValueError past ``max_length``."""
+        return self._score([self._encode(item, truncate=False) for item in items])
+
+    def score_fitting(self, items: Sequence[Any]) -> list[list[float]]:
+        """As ``score_batch``, but an input past ``max_length`` is cut there: its list holds the scores of
+        the steps whose tag or separator fits (a causal model scores a prefix as it scores the whole)."""
+        return self._score([self._encode(item, truncate=True) for item in items])
+
+    def _encode(self, item: Any, truncate: bool) -> Any:
+        raise NotImplementedError
+
+    def _score(self, encoded: list) -> list[list[float]]:
+        raise NotImplementedError
+
+
 def as_item(item: Any) -> tuple[str, list[str]]:
     """A ``(question, steps)`` pair from a tuple or a dict with ``question`` and ``steps``."""
     if isinstance(item, dict):

@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from prm_training.prm_format import PRMConfig
-from prm_training.scoring import as_item
+from prm_training.scoring import EncodedStepScorer, as_item
 
 
-class TagPRMScorer:
+class TagPRMScorer(EncodedStepScorer):
     def __init__(self, model, tokenizer, config: PRMConfig, batch_size: int = 32, max_length: int | None = None,
                  prompter=None):
         self.model = model.eval()
@@ -51,20 +51,7 @@ class TagPRMScorer:
             raise ValueError(f"{path}: tokenizer does not match prm_config.json: {found} != {config.tokens}")
         return cls(model, tokenizer, config, batch_size=batch_size, max_length=max_length)
 
-    def score(self, question: str, steps: Sequence[str]) -> list[float]:
-        """P(good) for each step of one solution."""
-        return self.score_batch([(question, list(steps))])[0]
-
-    def score_batch(self, items: Sequence[Any]) -> list[list[float]]:
-        """P(good) per step for many ``(question, steps)`` pairs (or dicts); ValueError past ``max_length``."""
-        return self._score([self._example(item, truncate=False) for item in items])
-
-    def score_fitting(self, items: Sequence[Any]) -> list[list[float]]:
-        """As ``score_batch``, but an input past ``max_length`` is cut there: its list holds the scores of
-        the steps whose tag fits (a causal model scores a prefix as it scores the whole)."""
-        return self._score([self._example(item, truncate=True) for item in items])
-
-    def _example(self, item: Any, truncate: bool):
+    def _encode(self, item: Any, truncate: bool):
         from prm_training.scoring import fit_ids
         from prm_training.prm_data import PRMExample
         from prm_training.prm_format import encode_steps
