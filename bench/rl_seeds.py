@@ -12,7 +12,7 @@ match, plots each group's mean held-out curve with its seeds, and writes the cur
 ``bench/result_io.py`` to ``--result`` (default ``bench/results/rl_seeds.json``): per group, the held-out
 gain over ``--before`` (the accuracy before training) of the mean at the last iteration every seed
 reached, reported without a goal. ``--machine`` names the machine the runs were measured on when the
-plot is made elsewhere.
+plot is made elsewhere, ``--command`` the command that made them.
 
     python bench/rl_seeds.py --out runs/rl_seeds --seeds 0 1 2 --prm mc --device cuda \\
         --rl-options "--check-arithmetic --stratify --negative-scale 0 --drop-zero-advantage --group-size 4 \\
@@ -102,11 +102,11 @@ def collect_groups(specs: list[str]) -> dict[str, dict[str, dict[int, float]]]:
     return groups
 
 
-def figures(groups: dict[str, dict[str, dict]], before: float | None) -> list[dict]:
+def figures(groups: dict[str, dict[str, dict]], before: float | None, headline: bool = True) -> list[dict]:
     """Per group: the mean held-out accuracy at the last iteration all its runs reached, as a gain over ``before``.
 
-    Reported without goals; the first group whose label starts with "process" and the first with "outcome"
-    go into the README's table.
+    Reported without goals; unless ``headline`` is off (runs that no longer speak for the defaults), the
+    first group whose label starts with "process" and the first with "outcome" go into the README's table.
 
     >>> groups = {"process a": {"r0": {5: 0.78, 10: 0.80}, "r1": {"5": 0.76, "10": 0.84}},
     ...           "outcome a": {"r2": {"5": 0.8}}}
@@ -122,15 +122,15 @@ def figures(groups: dict[str, dict[str, dict]], before: float | None) -> list[di
         last = max(common)
         mean = sum(c[last] for c in curves) / len(curves)
         kind = label.split()[0].lower()
-        headline = kind in ("process", "outcome") and kind not in seen
+        in_readme = headline and kind in ("process", "outcome") and kind not in seen
         seen.add(kind)
         slug = re.sub(r"[^a-z0-9]+", "_", label.lower()).strip("_")
         what = f"{label}: mean of {len(curves)} seeds at iteration {last}"
         if before is None:
-            out.append(figure(f"heldout_{slug}", f"held-out accuracy, {what}", round(mean, 4), headline=headline))
+            out.append(figure(f"heldout_{slug}", f"held-out accuracy, {what}", round(mean, 4), headline=in_readme))
         else:
             out.append(figure(f"gain_{slug}", f"held-out accuracy gain over the start ({before:g}), {what}",
-                              round(mean - before, 4), headline=headline))
+                              round(mean - before, 4), headline=in_readme))
     return out
 
 
@@ -175,6 +175,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--result", default=str(ROOT / "bench" / "results" / "rl_seeds.json"),
                     help="--plot: where the curves and gains are written")
     ap.add_argument("--machine", default=None, help="--plot: the machine the runs ran on (default: this one)")
+    ap.add_argument("--command", default=None,
+                    help="--plot: the command that made the runs, recorded with the result (default: this one)")
+    ap.add_argument("--no-headline", action="store_true",
+                    help="--plot: keep the gains out of the README's table (runs on a policy other than the default)")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--rewards", nargs="+", default=["process", "outcome"], choices=["process", "outcome"])
     ap.add_argument("--prm", default="mc", help="the process runs' --prm (a checkpoint, mc or gold)")
@@ -187,8 +191,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.plot:
         groups = collect_groups(args.group)
         plot_groups(groups, args.before, Path(args.plot))
-        write_result(args.result, "rl_seeds", TITLE, figures(groups, args.before),
-                     {"before": args.before, "groups": groups}, machine=args.machine)
+        write_result(args.result, "rl_seeds", TITLE, figures(groups, args.before, not args.no_headline),
+                     {"before": args.before, "groups": groups, "headline": not args.no_headline},
+                     command=args.command, machine=args.machine)
         print(f"wrote {args.plot} and {args.result}")
         return 0
     if not args.out:

@@ -36,7 +36,7 @@ def test_committed_figures_are_what_their_script_makes_of_the_body():
             continue
         module = importlib.import_module(SCRIPTS[payload["benchmark"]])
         if payload["benchmark"] == "rl_seeds":
-            made = module.figures(payload["groups"], payload["before"])
+            made = module.figures(payload["groups"], payload["before"], payload.get("headline", True))
         else:
             made = module.figures(payload)
         assert made == payload["figures"], f"{path.name}: figures differ from {SCRIPTS[payload['benchmark']]}.figures"
