@@ -12,7 +12,7 @@ match, plots each group's mean held-out curve with its seeds, and writes the cur
 ``bench/result_io.py`` to ``--result`` (default ``bench/results/rl_seeds.json``): per group, the held-out
 gain over ``--before`` (the accuracy before training) of the mean at the last iteration every seed
 reached, reported without a goal. ``--machine`` names the machine the runs were measured on when the
-plot is made elsewhere, ``--command`` the command that made them.
+plot is made elsewhere, ``--command`` the command that made them, ``--title`` what they compare.
 
     python bench/rl_seeds.py --out runs/rl_seeds --seeds 0 1 2 --prm mc --device cuda \\
         --rl-options "--check-arithmetic --stratify --negative-scale 0 --drop-zero-advantage --group-size 4 \\
@@ -177,6 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--machine", default=None, help="--plot: the machine the runs ran on (default: this one)")
     ap.add_argument("--command", default=None,
                     help="--plot: the command that made the runs, recorded with the result (default: this one)")
+    ap.add_argument("--title", default=TITLE, help="--plot: the result's title")
     ap.add_argument("--no-headline", action="store_true",
                     help="--plot: keep the gains out of the README's table (runs on a policy other than the default)")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
@@ -191,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.plot:
         groups = collect_groups(args.group)
         plot_groups(groups, args.before, Path(args.plot))
-        write_result(args.result, "rl_seeds", TITLE, figures(groups, args.before, not args.no_headline),
+        write_result(args.result, "rl_seeds", args.title, figures(groups, args.before, not args.no_headline),
                      {"before": args.before, "groups": groups, "headline": not args.no_headline},
                      command=args.command, machine=args.machine)
         print(f"wrote {args.plot} and {args.result}")

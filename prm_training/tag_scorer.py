@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from prm_training.prm_format import PRMConfig
-from prm_training.scoring import EncodedStepScorer, as_item
+from prm_training.scoring import EncodedStepScorer, as_item, fit_ids
 
 
 class TagPRMScorer(EncodedStepScorer):
@@ -52,7 +52,6 @@ class TagPRMScorer(EncodedStepScorer):
         return cls(model, tokenizer, config, batch_size=batch_size, max_length=max_length)
 
     def _encode(self, item: Any, truncate: bool):
-        from prm_training.scoring import fit_ids
         from prm_training.prm_data import PRMExample
         from prm_training.prm_format import encode_steps
 
