@@ -9,6 +9,9 @@ As a new user would, with every option at its default on the embedded policy:
     prm-factory eval-search --prm W/prm --problems W/heldout.jsonl --methods majority,best-of-n,weighted-sc --n-max 16
 
 then best-of-16 against majority@16 on 150 held-out problems of a seed used nowhere else (goal: +5 points).
+The same sweep with ``--prm gold`` (the exact gold step labels as the PRM, on the same seeded samples) gives
+the ceiling any PRM could reach, and the misses of the trained PRM are split by what went wrong: a
+solution right at every step was among the 16 and ranked lower, or none was.
 The same PRM kind is also fitted on the exact gold step labels of the same traces, and both are scored
 against gold on the validation problems: the gap is what the Monte Carlo labels cost (goal: <= 0.03).
 
@@ -53,6 +56,47 @@ def gold_copy(labels_dir: Path, out: Path) -> Path:
     return out
 
 
+def draw_rows(search_dir: Path) -> list[dict]:
+    """The saved sample draw of an ``eval-search`` run: per problem, its texts, answers and step scores."""
+    rows = []
+    for batch in sorted((search_dir / "parts" / "draw").glob("batch-*.json")):
+        rows.extend(json.loads(batch.read_text()))
+    return rows
+
+
+def miss_reasons(prm_rows: list[dict], gold_rows: list[dict], gold_answers: dict[str, str], n: int = 16,
+                 equivalent=None) -> dict:
+    """Why best-of-``n`` with the PRM missed, from two draws of the same samples (one scored by the PRM, one by
+    the gold step labels): ``outranked`` a solution right at every step was among the samples; ``no_right_solution``
+    none was (a right answer may still have come from compensating errors); ``picked_majority`` the PRM's pick
+    was also the majority answer.
+
+    >>> prm = [{"problem_id": "p", "texts": ["a", "b"], "answers": ["5", "6"], "step_scores": [[0.9], [0.4]]}]
+    >>> gold = [{"problem_id": "p", "texts": ["a", "b"], "answers": ["5", "6"], "step_scores": [[0.0], [1.0]]}]
+    >>> miss_reasons(prm, gold, {"p": "6"}, n=2)
+    {'problems': 1, 'misses': 1, 'outranked': 1, 'no_right_solution': 0, 'picked_majority': 1}
+    """
+    from search.select import aggregate_step_scores, best_index, majority_answer
+
+    same = equivalent or (lambda a, b: a == b)
+    gold_by_id = {r["problem_id"]: r for r in gold_rows}
+    out = {"problems": len(prm_rows), "misses": 0, "outranked": 0, "no_right_solution": 0, "picked_majority": 0}
+    for row in prm_rows:
+        gold = gold_by_id[row["problem_id"]]
+        if gold["texts"][:n] != row["texts"][:n]:
+            raise ValueError(f"problem {row['problem_id']}: the PRM's and the gold draw sampled different solutions")
+        pick = best_index([aggregate_step_scores(s) for s in row["step_scores"][:n]])
+        answer = row["answers"][pick]
+        if answer is not None and same(answer, gold_answers[row["problem_id"]]):
+            continue
+        out["misses"] += 1
+        right_everywhere = any(s and min(s) == 1.0 for s in gold["step_scores"][:n])
+        out["outranked" if right_everywhere else "no_right_solution"] += 1
+        majority = majority_answer(row["answers"][:n], same)
+        out["picked_majority"] += int(answer is not None and majority is not None and same(answer, majority))
+    return out
+
+
 def figures(body: dict) -> list[dict]:
     """The figures of a run, from its body.
 
@@ -64,6 +108,13 @@ def figures(body: dict) -> list[dict]:
     gap = round(body["auc_gold"] - body["auc_mc"], 4)
     return [figure("best_of_16_minus_majority_16", f"best-of-16 minus majority@16 ({body['kind']} PRM, CLI defaults)",
                    gain, ">= 0.05", headline=True),
+            *([figure("best_of_16_gold_prm", "best-of-16 with the gold step labels as the PRM (the ceiling)",
+                      body["best_of_16_gold_prm"]),
+               figure("best_of_16_misses_outranked", "best-of-16 misses where a solution right at every step "
+                      "was ranked lower", body["misses"]["outranked"],
+                      note=f"of {body['misses']['misses']} misses on {body['misses']['problems']} problems; "
+                           f"{body['misses']['picked_majority']} of the misses picked the majority answer")]
+              if "misses" in body else []),
             *([figure("weighted_sc_16_minus_majority_16", "weighted-SC@16 minus majority@16",
                       round(body["weighted_sc_16"] - body["majority_16"], 4))] if "weighted_sc_16" in body else []),
             figure("step_auc_mc", "step AUC against gold, PRM on Monte Carlo labels", body["auc_mc"]),
@@ -109,6 +160,16 @@ def main() -> None:
     wall["eval_search"] = cli("eval-search", "--prm", str(work / "prm"), "--problems", str(work / "heldout.jsonl"),
                               "--limit", str(args.heldout), "--methods", "majority,best-of-n,weighted-sc", "--n-max", "16",
                               "--out", str(work / "search"))
+    wall["eval_search_gold"] = cli("eval-search", "--prm", "gold", "--problems", str(work / "heldout.jsonl"),
+                                   "--limit", str(args.heldout), "--methods", "best-of-n", "--n-max", "16",
+                                   "--out", str(work / "search_gold"))
+    from search.config import equivalent
+
+    gold_answers = {json.loads(x)["problem_id"]: json.loads(x)["gold_answer"]
+                    for x in (work / "heldout.jsonl").read_text().splitlines()}
+    misses = miss_reasons(draw_rows(work / "search"), draw_rows(work / "search_gold"), gold_answers,
+                          equivalent=equivalent)
+    gold_points = json.loads((work / "search_gold" / "sweep.json").read_text())["points"]
     config = json.loads((work / "prm" / "prm_config.json").read_text())
     points = json.loads((work / "search" / "sweep.json").read_text())["points"]
 
@@ -117,6 +178,8 @@ def main() -> None:
 
     body = {"kind": config["kind"], "best_of_16": at("best-of-n", 16), "majority_16": at("majority", 16),
             "weighted_sc_16": at("weighted-sc", 16), "sample_accuracy": at("majority", 1),
+            "best_of_16_gold_prm": next(p["accuracy"] for p in gold_points if p["method"] == "best-of-n" and p["n"] == 16),
+            "misses": misses,
             "sweep": {m: {str(p["n"]): p["accuracy"] for p in points if p["method"] == m}
                       for m in sorted({p["method"] for p in points})}, "auc_mc": auc[("", "mc")], "auc_gold": auc[("", "gold")],
             "other_kinds": {k: {"auc_mc": auc[(k, "mc")], "auc_gold": auc[(k, "gold")]} for k in args.other_kinds},

@@ -34,7 +34,7 @@ BENCHES = [
     ["bench/rollout_savings.py", "--problems", "25", "--samples", "4", "--rollouts", "8",
      "--work", "runs/bench_rollout_savings_25", "--out", "bench/results/rollout_savings_quick.json"],
     # 200 traces each; both generate (or reuse) the same traces in runs/bench_200
-    ["bench/engine_efficiency.py", "--problems", "100", "--samples", "2", "--hf-problems", "8",
+    ["bench/engine_efficiency.py", "--problems", "100", "--samples", "2", "--engines", "vllm",
      "--work", "runs/bench_200", "--out", "bench/results/engine_efficiency_200.json"],
     ["bench/naive_baseline.py", "--problems", "100", "--samples", "2", "--rollouts", "8", "--work", "runs/bench_200"],
     ["bench/prefix_cache_hit.py", "--problems", "15", "--samples", "2", "--replay-problems", "40"],
@@ -44,6 +44,8 @@ BENCHES = [
 # Not in the 12-minute budget, run alone (their committed results come from these commands):
 #   python bench/engine_efficiency.py --problems 500 --samples 2 --engines vllm      (1,000 traces, the goal's size)
 #   python bench/scaling.py                                                            (100 to 1,000 traces, actors)
+#   python bench/engine_efficiency.py --problems 8 --samples 2 --hf-problems 8 --engines hf --work runs/bench_hf \
+#       --out bench/results/engine_efficiency_hf.json                                 (the transformers engine)
 # Scratch folders of the runs above; removed first so that every `make bench` measures a fresh run
 # (the label runs inside would otherwise resume and finish in seconds).
 SCRATCH = ["runs/bench_rollout_savings_25", "runs/bench_200", "runs/bench_prefix_cache", "runs/bench_startup"]

@@ -22,7 +22,7 @@ import json
 import os
 import re
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from data.errors import RecordError
 from data.records import Problem, content_id
@@ -297,7 +297,8 @@ def _apply_column_map(path: str, row_no: int, row: dict[str, Any], column_map: d
 
 
 def load_problems(path: str | os.PathLike, fmt: str = "auto", column_map: dict[str, str] | None = None,
-                  source: str | None = None, split: str = "test", limit: int | None = None) -> list[Problem]:
+                  source: str | None = None, split: str = "test", limit: int | None = None,
+                  on_bad_record: Callable[[RecordError], None] | None = None) -> list[Problem]:
     """Load problems from a file, a Parquet shard dir, a saved HF dataset or an HF dataset name.
 
     ``fmt``: ``auto`` (by extension and columns), ``gsm8k``, ``math``, ``synthetic``/``jsonl``
@@ -306,6 +307,8 @@ def load_problems(path: str | os.PathLike, fmt: str = "auto", column_map: dict[s
     ``column_map`` maps our field to the file's column, e.g. ``{"question": "prompt"}``.
     ``source`` overrides the problems' source (default: the row's ``source``, else the kind).
     Without a ``problem_id`` column, ids are ``content_id(source, question, gold)``.
+    A bad row raises ``RecordError`` (file, record, field); with ``on_bad_record`` the error goes to that
+    callback instead and the row is skipped (``limit`` counts the problems kept).
     """
     if fmt not in FORMATS:
         raise ValueError(f"load_problems: unknown fmt {fmt!r}; expected one of {FORMATS}")
@@ -321,16 +324,22 @@ def load_problems(path: str | os.PathLike, fmt: str = "auto", column_map: dict[s
     kind = forced
     if limit == 0:
         return problems
-    for where, row_no, raw in iter_rows(path_s, container, split, limit):
-        row = _apply_column_map(where, row_no, raw, column_map)
-        if kind is None:
-            kind = detect_kind(row)
-        problem = _row_problem(where, row_no, row, kind, source, default_source)
-        if problem.problem_id in first_row:
-            first_where, first_no = first_row[problem.problem_id]
-            first = f"record {first_no}" if first_where == where else f"{first_where} record {first_no}"
-            raise RecordError(where, row_no, "problem_id",
-                              f"duplicate problem_id {problem.problem_id!r}: {first} and record {row_no}")
+    for where, row_no, raw in iter_rows(path_s, container, split, None if on_bad_record else limit):
+        try:
+            row = _apply_column_map(where, row_no, raw, column_map)
+            if kind is None:
+                kind = detect_kind(row)
+            problem = _row_problem(where, row_no, row, kind, source, default_source)
+            if problem.problem_id in first_row:
+                first_where, first_no = first_row[problem.problem_id]
+                first = f"record {first_no}" if first_where == where else f"{first_where} record {first_no}"
+                raise RecordError(where, row_no, "problem_id",
+                                  f"duplicate problem_id {problem.problem_id!r}: {first} and record {row_no}")
+        except RecordError as error:
+            if on_bad_record is None:
+                raise
+            on_bad_record(error)
+            continue
         first_row[problem.problem_id] = (where, row_no)
         problems.append(problem)
         if limit is not None and len(problems) >= limit:

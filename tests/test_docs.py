@@ -157,6 +157,13 @@ def test_readme_is_short():
     assert lines <= README_MAX_LINES, f"README.md has {lines} lines; keep it at most {README_MAX_LINES}"
 
 
+def test_every_result_is_explained_in_performance_md():
+    page = (ROOT / "docs" / "performance.md").read_text(encoding="utf-8")
+    missing = [f.stem for f in sorted((ROOT / "bench" / "results").glob("*.json"))
+               if f"(results.md#{f.stem})" not in page]
+    assert not missing, f"docs/performance.md links no section of results.md for: {missing}"
+
+
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_no_work_history(page):
     hits = [f"{page.relative_to(ROOT)}:{n}: {line.strip()}"

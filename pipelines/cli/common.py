@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Sequence
 
@@ -154,13 +155,29 @@ def policy_name(args, engine=None) -> str:
     return Path(args.policy).name
 
 
-def load_cli_problems(path: str | None, limit: int | None, default: str = "heldout"):
-    """Problems from ``path`` (JSONL, Parquet, HF dataset; the first ``limit``), or without a path
-    ``limit`` synthetic problems of the ``default`` split (``heldout`` or ``train``, disjoint)."""
-    if path:
-        from data.loaders import load_problems
+def add_bad_records_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--bad-records", default=None, metavar="JSONL",
+                   help="skip problem rows that fail validation and list them in this file (file, record, field, "
+                        "error); without it a bad row stops the command")
 
-        return load_problems(path, limit=limit or None)
+
+def load_cli_problems(path: str | None, limit: int | None, default: str = "heldout", bad_records: str | None = None):
+    """Problems from ``path`` (JSONL, Parquet, HF dataset; the first ``limit``), or without a path
+    ``limit`` synthetic problems of the ``default`` split (``heldout`` or ``train``, disjoint).
+    With ``bad_records``, rows that fail validation are skipped and written there as JSON lines."""
+    if path:
+        from data.loaders import load_problems, write_jsonl_atomic
+
+        if not bad_records:
+            return load_problems(path, limit=limit or None)
+        skipped: list[dict] = []
+        problems = load_problems(path, limit=limit or None, on_bad_record=lambda e: skipped.append(
+            {"file": e.path, "record": e.row, "field": e.field, "error": e.message}))
+        write_jsonl_atomic(bad_records, skipped)
+        if skipped:
+            print(f"skipped {len(skipped)} bad problem rows of {path} (listed in {bad_records}); "
+                  f"kept {len(problems)}", file=sys.stderr)
+        return problems
     if default not in ("heldout", "train"):
         raise ValueError(f"no problems file and no default split {default!r}")
     from data.synthetic import SynthSplit

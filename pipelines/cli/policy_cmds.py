@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import json
 
-from pipelines.cli.common import add_engine_args, build_engine, load_cli_problems, prompter_from_args
+from pipelines.cli.common import (add_bad_records_arg, add_engine_args, build_engine, load_cli_problems,
+                                  prompter_from_args)
 
 
 def cmd_synth(args) -> None:
@@ -30,7 +31,7 @@ def cmd_train_policy(args) -> None:
 def cmd_eval_policy(args) -> None:
     from rl.policy_eval import policy_accuracy
 
-    problems = load_cli_problems(args.problems, args.n)
+    problems = load_cli_problems(args.problems, args.n, bad_records=args.bad_records)
     engine = build_engine(args)
     prompter = prompter_from_args(args, engine.tokenizer)
     greedy = policy_accuracy(engine, problems, temperature=0.0, seed=args.seed, prompter=prompter)
@@ -72,6 +73,7 @@ def add_subcommands(sub) -> None:
     p = sub.add_parser("eval-policy", help="held-out greedy and sampled accuracy of a policy")
     add_engine_args(p, default="hf")
     p.add_argument("--problems", default=None, help="problems file (default: the synthetic held-out set)")
+    add_bad_records_arg(p)
     p.add_argument("--n", type=int, default=300)
     p.add_argument("--samples", type=int, default=4, help="samples per problem at temperature 1.0")
     p.add_argument("--seed", type=int, default=0)

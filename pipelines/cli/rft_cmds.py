@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 
-from pipelines.cli.common import (add_prm_format_args, add_prompt_args, cli_prompt_format, load_cli_problems,
-                                  prm_path_from_args)
+from pipelines.cli.common import (add_bad_records_arg, add_prm_format_args, add_prompt_args, cli_prompt_format,
+                                  load_cli_problems, prm_path_from_args)
 
 
 def cmd_rft(args) -> None:
@@ -19,7 +19,8 @@ def cmd_rft(args) -> None:
                     check_arithmetic=not args.no_check_arithmetic, steps=args.steps, batch_size=args.batch_size,
                     lr=args.lr, seed=args.seed, heldout_n=args.heldout_n, eval_every=args.eval_every,
                     engine=args.engine, threads=args.threads, progress=not args.no_progress)
-    summary = run_rft(cfg, load_cli_problems(args.problems, args.n_train, default="train"), args.out)
+    summary = run_rft(cfg, load_cli_problems(args.problems, args.n_train, default="train",
+                                                  bad_records=args.bad_records), args.out)
     keys = ["status", "steps_done", "heldout_n", "heldout_accuracy_before", "heldout_accuracy_after",
             "heldout_accuracy_by_step", "sampled", "correct", "false_equation", "prm_rejected", "kept", "wall_s",
             "policy_dir"]
@@ -36,6 +37,7 @@ def add_subcommands(sub) -> None:
     p.add_argument("--prm-threshold", type=float, default=0.5)
     p.add_argument("--problems", default=None,
                    help="training problems file (default: synthetic training problems, disjoint from held-out)")
+    add_bad_records_arg(p)
     p.add_argument("--n-train", type=int, default=4000, help="training problems to use (the first N)")
     p.add_argument("--out", required=True, help="run directory (rerun the same command to resume)")
     p.add_argument("--samples", type=int, default=4, help="solutions sampled per problem")

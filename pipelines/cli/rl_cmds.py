@@ -6,8 +6,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from pipelines.cli.common import (add_prm_format_args, add_prompt_args, cli_prompt_format, load_cli_problems,
-                                  prm_path_from_args)
+from pipelines.cli.common import (add_bad_records_arg, add_prm_format_args, add_prompt_args, cli_prompt_format,
+                                  load_cli_problems, prm_path_from_args)
 
 
 def cmd_rl(args) -> None:
@@ -25,7 +25,7 @@ def cmd_rl(args) -> None:
                    outcome_weight=args.outcome_weight, check_arithmetic=args.check_arithmetic, seed=args.seed,
                    heldout_n=args.heldout_n, eval_every=args.eval_every, threads=args.threads, device=args.device,
                    mc_rollouts=args.mc_rollouts, mc_strategy=args.mc_strategy, progress=not args.no_progress)
-    problems = load_cli_problems(args.problems, args.n_train, default="train")
+    problems = load_cli_problems(args.problems, args.n_train, default="train", bad_records=args.bad_records)
     summary = run_rl(cfg, problems, args.out)
     keys = ["status", "iterations_done", "reward_type", "heldout_n", "heldout_accuracy_before",
             "heldout_accuracy_after", "reward_first", "reward", "train_accuracy_first", "train_accuracy_last",
@@ -45,6 +45,7 @@ def add_subcommands(sub) -> None:
                         "step labels, a ceiling); required for --reward process")
     p.add_argument("--problems", default=None,
                    help="training problems file (default: synthetic training problems, disjoint from held-out)")
+    add_bad_records_arg(p)
     p.add_argument("--n-train", type=int, default=4000, help="training problems to use (the first N)")
     p.add_argument("--out", required=True, help="run directory (rerun the same command to resume)")
     p.add_argument("--reward", choices=["process", "outcome"], default="process")

@@ -4,15 +4,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pipelines.cli.common import (add_engine_args, add_prm_format_args, build_engine, load_cli_problems, policy_name,
-                                  prm_format_from_args, prompter_from_args)
+from pipelines.cli.common import (add_bad_records_arg, add_engine_args, add_prm_format_args, build_engine,
+                                  load_cli_problems, policy_name, prm_format_from_args, prompter_from_args)
 
 METHOD_NAMES = ("majority", "best-of-n", "weighted-sc", "greedy-step", "beam", "lookahead")
 AGGREGATION_NAMES = ("min", "last", "prod", "mean")
 
 
 def _problems(args):
-    return load_cli_problems(args.problems, args.limit)
+    return load_cli_problems(args.problems, args.limit, bad_records=args.bad_records)
 
 
 def _search_config(args, method: str, n: int, engine):
@@ -79,6 +79,7 @@ def cmd_eval_search(args) -> None:
 def _add_search_args(p) -> None:
     add_engine_args(p, split_options=False)
     p.add_argument("--problems", default=None, help="problems file (default: the synthetic held-out set)")
+    add_bad_records_arg(p)
     p.add_argument("--limit", type=int, default=300, help="problems to use (default 300)")
     p.add_argument("--prm", default=None,
                    help="PRM checkpoint (from train-prm), or 'gold' for the exact synthetic step labels "

@@ -4,8 +4,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pipelines.cli.common import (add_engine_args, build_engine, engine_kwargs, policy_name, policy_tokenizer,
-                                  prompter_from_args)
+from pipelines.cli.common import (add_bad_records_arg, add_engine_args, build_engine, engine_kwargs,
+                                  load_cli_problems, policy_name, policy_tokenizer, prompter_from_args)
 
 LABEL_SUMMARY = ["input_traces", "rejected", "traces", "steps", "rollouts", "rollouts_per_step", "generated_tokens",
                  "verdicts", "positive_label_fraction", "hard_accuracy", "hard_balanced_accuracy", "soft_auc",
@@ -13,10 +13,9 @@ LABEL_SUMMARY = ["input_traces", "rejected", "traces", "steps", "rollouts", "rol
 
 
 def cmd_generate(args) -> None:
-    from data.loaders import load_problems
     from pipelines.generate import GenerateConfig, generate_traces
 
-    problems = load_problems(args.problems, limit=args.limit)
+    problems = load_cli_problems(args.problems, args.limit, bad_records=args.bad_records)
     engine = build_engine(args, cache_dir=args.out)
     prompter = prompter_from_args(args, engine.tokenizer)
     cfg = GenerateConfig(samples=args.samples, temperature=args.temperature, max_tokens=args.max_tokens,
@@ -52,6 +51,7 @@ def add_subcommands(sub) -> None:
     p = sub.add_parser("generate", help="sample step-split traces from a policy")
     add_engine_args(p)
     p.add_argument("--problems", required=True)
+    add_bad_records_arg(p)
     p.add_argument("--out", required=True)
     p.add_argument("--samples", type=int, default=4)
     p.add_argument("--temperature", type=float, default=1.0)
