@@ -250,7 +250,7 @@ def main(argv=None) -> dict:
     from engines.runtime import configure_runtime
 
     work = Path(args.work)
-    configure_runtime(work)
+    configure_runtime()
     policy = str(default_policy_path())
     traces = ensure_traces(work / f"gen_{args.problems}x{args.samples}", SynthSplit().heldout(args.problems),
                            args.samples)

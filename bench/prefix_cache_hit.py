@@ -145,7 +145,7 @@ def main(argv=None) -> dict:
     from engines.runtime import configure_runtime
 
     work = Path(args.work)
-    configure_runtime(work)
+    configure_runtime()
     policy = str(default_policy_path())
     n = max(args.problems, args.replay_problems)
     gen = ensure_traces(work / f"gen_{n}x{args.samples}", SynthSplit().heldout(n), args.samples)

@@ -51,7 +51,7 @@ def main(argv=None) -> dict:
     from engines.runtime import configure_runtime
 
     work = Path(args.work)
-    configure_runtime(work)
+    configure_runtime()
     policy = str(default_policy_path())
     problems = SynthSplit().heldout(args.problems)
     traces_dir = work / "gen" / "traces"

@@ -140,7 +140,7 @@ def main(argv=None) -> dict:
     from engines.runtime import configure_runtime
 
     work = Path(args.work)
-    configure_runtime(work)
+    configure_runtime()
     policy = str(default_policy_path())
     need = max(sizes + [actors_n, 6 * per_count])
     problems, samples = (-(-need // 4), 4)

@@ -263,7 +263,7 @@ def run_flywheel(cfg: FlywheelConfig, out_dir: str | Path) -> dict[str, Any]:
     from engines.runtime import configure_runtime
 
     out = Path(out_dir)
-    configure_runtime(out)
+    configure_runtime()
     policy = cfg.policy
     rounds: list[dict] = []
     for r in range(cfg.rounds):

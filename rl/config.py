@@ -85,8 +85,9 @@ class RLConfig(SamplingConfig):
             name = bad[0]
             hint = {"reward": f"one of {REWARDS}", "group_size": ">= 2 (advantages are relative to the group)",
                     "prm": "a PRM checkpoint path (needed for reward='process')",
-                    "device": "'auto', 'cpu', 'cuda' or 'cuda:N'"}.get(name, "out of range")
-            raise ValueError(f"RLConfig.{name}: {getattr(self, name)!r} is invalid; expected {hint}")
+                    "device": "'auto', 'cpu', 'cuda' or 'cuda:N'"}.get(name)
+            problem = f"is invalid; expected {hint}" if hint else "is out of range"
+            raise ValueError(f"RLConfig.{name}: {getattr(self, name)!r} {problem}")
 
     def identity(self) -> dict[str, Any]:
         """What decides the run: the policy and PRM by content hash, not by where they lie."""

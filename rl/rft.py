@@ -72,8 +72,9 @@ class RFTConfig(SamplingConfig):
                   "prm_threshold": 0.0 <= self.prm_threshold <= 1.0}
         bad = [k for k, ok in checks.items() if not ok]
         if bad:
-            expected = {"engine": f"one of {ENGINES}", "prm_threshold": "in [0, 1]"}.get(bad[0], "out of range")
-            raise ValueError(f"RFTConfig.{bad[0]}: {getattr(self, bad[0])!r} is invalid; expected {expected}")
+            expected = {"engine": f"one of {ENGINES}", "prm_threshold": "in [0, 1]"}.get(bad[0])
+            problem = f"is invalid; expected {expected}" if expected else "is out of range"
+            raise ValueError(f"RFTConfig.{bad[0]}: {getattr(self, bad[0])!r} {problem}")
 
     def identity(self) -> dict[str, Any]:
         """What decides the run: the policy and PRM by content hash, not by where they lie."""

@@ -43,3 +43,56 @@ def test_rendered_prompts_are_sent_as_they_are(server_url, vllm_engine):
                                                                    max_tokens=60) for p in problems])]
     assert sum(a == b for a, b in zip(served, offline)) >= len(reqs) - 1
     assert sum(a == b for a, b in zip(offline, plain)) >= len(reqs) - 1  # BOS written by hand == BOS added
+
+
+def test_stepping_streams_each_request_as_it_finishes(server_url):
+    """submit/step: the feeder's interface. A step returns what has finished without waiting for the rest,
+    seeded requests give what one batch call gives, and an aborted request never comes back."""
+    import time
+
+    from engines.feeder import as_stream
+
+    engine = make_engine("openai", base_url=server_url)
+    assert as_stream(engine) is engine and engine.batch_invariant
+    problems = SynthSplit().heldout(5)
+    reqs = [GenRequest(build_prompt(p.question), n=2, seed=11 + i, max_tokens=80) for i, p in enumerate(problems)]
+    batch = engine.generate(reqs)
+    ids = engine.submit(reqs)
+    dropped = engine.submit([reqs[0]])
+    engine.abort(dropped)
+    start = time.perf_counter()
+    assert engine.step() == [] and time.perf_counter() - start < 1.0  # nothing is done yet, and it did not wait
+    got = {}
+    while engine.busy():
+        got.update(engine.step())
+    assert set(got) == set(ids) and dropped[0] not in got
+    assert [got[i] for i in ids] == batch
+    assert engine.step() == [] and not engine.busy()
+
+
+def test_label_on_a_served_engine_streams_and_repeats(server_url, policy_path, tmp_path):
+    """`label --engine openai`: the feeder steps the served engine, and since every request carries its seed,
+    a second run gives the same labels although its requests meet the server in other batches."""
+    ray = pytest.importorskip("ray")
+    from data.parquet_io import read_rows
+    from engines.ray_pool import PoolConfig
+    from labelers.rounds import LabelConfig
+    from pipelines.generate import GenerateConfig, generate_traces
+    from pipelines.label_run import LabelRunConfig, run_label
+
+    engine = make_engine("openai", base_url=server_url, tokenizer=policy_path)
+    generate_traces(engine, SynthSplit().heldout(4), tmp_path / "gen", "tiny_policy",
+                    GenerateConfig(samples=2, shard_size=4), progress=False)
+    labels = []
+    try:
+        for run, shard_size in (("a", 8), ("b", 3)):
+            cfg = LabelRunConfig(traces=str(tmp_path / "gen" / "traces"), out=str(tmp_path / run),
+                                 label=LabelConfig(strategy="full", rollouts=3, max_tokens=80), engine="openai",
+                                 engine_kwargs={"base_url": server_url, "tokenizer": policy_path},
+                                 shard_size=shard_size, pool=PoolConfig(actors=1), progress=False)
+            stats = run_label(cfg)
+            assert stats["traces"] == 8 and 0 < stats["startup"]["first_rollout_s"] < stats["wall_s"]
+            labels.append(sorted((r["trace_id"], r["soft_labels"]) for r in read_rows(tmp_path / run / "labels")))
+    finally:
+        ray.shutdown()
+    assert labels[0] == labels[1] and len(labels[0]) == 8

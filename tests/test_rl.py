@@ -199,7 +199,7 @@ def test_config_errors_name_the_field():
         RLConfig(reward="process", prm="")
     with pytest.raises(ValueError, match="RLConfig.group_size"):
         RLConfig(reward="outcome", group_size=1)
-    with pytest.raises(ValueError, match="RLConfig.negative_scale"):
+    with pytest.raises(ValueError, match="RLConfig.negative_scale: -1.0 is out of range"):
         RLConfig(reward="outcome", negative_scale=-1.0)
     with pytest.raises(ValueError, match="RLConfig.device.*'auto', 'cpu', 'cuda' or 'cuda:N'"):
         RLConfig(reward="outcome", device="tpu")

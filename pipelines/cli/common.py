@@ -140,11 +140,11 @@ def engine_kwargs(args) -> dict:
     return kwargs
 
 
-def build_engine(args, cache_dir: str | Path | None = None):
+def build_engine(args):
     from engines import make_engine
     from engines.runtime import configure_runtime
 
-    configure_runtime(cache_dir)
+    configure_runtime()
     return make_engine(args.engine, **engine_kwargs(args))
 
 

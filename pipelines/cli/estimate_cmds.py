@@ -12,7 +12,7 @@ def cmd_estimate(args) -> None:
     from pipelines.estimate import PilotConfig, estimate_report, run_pilot, write_report
     from engines.runtime import configure_runtime
 
-    configure_runtime(args.out)
+    configure_runtime()
     strategies = tuple(s.strip() for s in args.strategies.split(",") if s.strip())
     kwargs = engine_kwargs(args)
     prompter = prompter_from_args(args, policy_tokenizer(args))

@@ -45,7 +45,7 @@ def cmd_search(args) -> None:
 
     scorer = load_scorer(args.prm if args.method in PRM_METHODS else None, args.prm_backend, args.threads, problems,
                          prm_format_from_args(args))
-    engine = build_engine(args, cache_dir=args.out)
+    engine = build_engine(args)
     cfg = _search_config(args, args.method, args.n, engine)
     summary = search_to_dir(engine, problems, cfg, args.out, scorer, extra=_common(args))
     print(json.dumps({k: v for k, v in summary.items() if k != "config"}, indent=2))
@@ -67,7 +67,7 @@ def cmd_eval_search(args) -> None:
     from prm_training.load import load_scorer
 
     scorer = load_scorer(args.prm, args.prm_backend, args.threads, problems, prm_format_from_args(args))
-    engine = build_engine(args, cache_dir=args.out)
+    engine = build_engine(args)
     cfg = SweepConfig(ns=powers_of_two(args.n_max), methods=methods, step_ns=step_ns,
                       search=_search_config(args, "best-of-n", args.n_max, engine))
     sweep = sweep_to_dir(engine, problems, cfg, args.out, scorer, extra=_common(args))

@@ -16,7 +16,7 @@ def cmd_generate(args) -> None:
     from pipelines.generate import GenerateConfig, generate_traces
 
     problems = load_cli_problems(args.problems, args.limit, bad_records=args.bad_records)
-    engine = build_engine(args, cache_dir=args.out)
+    engine = build_engine(args)
     prompter = prompter_from_args(args, engine.tokenizer)
     cfg = GenerateConfig(samples=args.samples, temperature=args.temperature, max_tokens=args.max_tokens,
                          seed=args.seed, shard_size=args.shard_size, step_style=prompter.step_style.value,
@@ -31,7 +31,7 @@ def cmd_label(args) -> None:
     from labelers.rounds import LabelConfig
     from pipelines.label_run import LabelRunConfig, run_label
 
-    configure_runtime(args.out)
+    configure_runtime()
     prompter = prompter_from_args(args, policy_tokenizer(args))
     label = LabelConfig(strategy=args.strategy, rollouts=args.rollouts, max_tokens=args.max_tokens, seed=args.seed,
                         temperature=args.temperature, step_style=prompter.step_style.value,
