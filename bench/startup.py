@@ -4,11 +4,12 @@ Each repeat runs the command as a fresh process (``python -m pipelines.cli.main 
 embedded tiny policy on the vLLM engine, one actor on a local Ray, ``full``) on a few traces, into a
 new output directory, and reads the start-up parts from its ``stats.json`` (``startup``):
 
-* ``cli_s``: from the process's spawn to ``run_label`` (Python start, imports, the CLI's own set-up);
+* ``cli_s``: from the process's spawn to the start of the engines (Python start, imports, the CLI's own
+  set-up; the CLI starts Ray and the engine actors first, then loads the policy's tokenizer meanwhile);
 * ``ray_init_s``: ``ray.init``; ``inputs_s``: reading and validating the traces (in a thread, while
   Ray starts); ``actor_up_s``: from the actor's creation to its constructor running;
 * ``engine_import_s`` and ``engine_build_s``: inside the actor;
-* ``first_rollout_s``: from ``run_label``'s start to the first finished request in the engine.
+* ``first_rollout_s``: from the engines' start to the first finished request in the engine.
 
 The figure with the goal (at most 8 s) is the time from the process's spawn to the first rollout,
 the median over the repeats. The runs share one vLLM compile cache (``WORK/vllm_cache``), emptied
@@ -117,7 +118,7 @@ def served_runs(traces: Path, work: Path, repeats: int) -> dict:
 
 
 def figures(report: dict) -> list[dict]:
-    """Time to first rollout from the spawn (goal), then from run_label's start, then the parts.
+    """Time to first rollout from the spawn (goal), then from the engines' start, then the parts.
 
     >>> med = {"from_spawn_s": 9.5, "first_rollout_s": 7.9, "cli_s": 1.6, "ray_init_s": 3.0}
     >>> [(f["key"], f["met"]) for f in figures({"median": med})][:2]
@@ -127,15 +128,15 @@ def figures(report: dict) -> list[dict]:
     out = [figure("time_to_first_rollout_from_command_s", "time to first rollout, s, from the command's start (median)",
                   m["from_spawn_s"], GOAL, "Python and the CLI, Ray up, actor up, engine built, first request done",
                   headline=True),
-           figure("time_to_first_rollout_in_run_s", "the same from run_label's start (the CLI's own start-up "
+           figure("time_to_first_rollout_in_run_s", "the same from the engines' start (the CLI's own start-up "
                   "left out)", m["first_rollout_s"])]
     if "runs" in report:
         out.append(figure("time_to_first_rollout_cold_cache_s", "time to first rollout, s, from the command's start, "
                           "first run (empty compile cache)", report["runs"][0]["from_spawn_s"]))
-    labels = {"cli_s": "the CLI until run_label", "ray_init_s": "ray.init", "inputs_s": "inputs read and validated "
+    labels = {"cli_s": "the CLI until the engines start", "ray_init_s": "ray.init", "inputs_s": "inputs read and validated "
               "(overlapped with Ray's start)", "actor_up_s": "engine actor up (process, constructor)",
               "engine_import_s": "engine import in the actor", "engine_build_s": "engine build in the actor",
-              "engine_ready_s": "from run_label's start to the engine ready"}
+              "engine_ready_s": "from the engines' start to the engine ready"}
     out += [figure(f"startup_{k}", f"start-up part: {label}, s", m[k]) for k, label in labels.items() if k in m]
     if "served" in report:
         served = report["served"]["median"]

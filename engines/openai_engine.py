@@ -31,6 +31,8 @@ class OpenAIEngine:
         self.stats = EngineStats()
         self.tokenizer_path = tokenizer
         self._tokenizer = None
+        if tokenizer:
+            self.tokenizer  # loaded with the engine, not when the first prompt needs it (transformers takes seconds)
         self._pool: ThreadPoolExecutor | None = None
         self._in_flight: dict[int, Future] = {}
         self._next_id = 0

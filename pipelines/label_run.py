@@ -7,7 +7,8 @@ Output layout of ``DIR``:
 renamed, then marked done; a rerun of the same command skips done shards.
 
 A fresh run starts Ray and its engine actors in the background while the driver reads and
-validates the input, so the engines are built while the traces load. Verdicts run as Ray CPU
+validates the input, so the engines are built while the traces load; ``prm-factory label`` starts
+them even earlier (``start_engines``), before it loads the policy's tokenizer. Verdicts run as Ray CPU
 tasks on the CPUs the engine actors leave free (in the actor's own thread pool when none are
 left). ``stats.json`` reports the start-up parts, how long the engines waited on grading, and the
 prefix-cache hit rate next to the ceiling its requests allow.
@@ -59,13 +60,16 @@ def _label_work(cfg_dict: dict, grader: str = "threads"):
 
 
 @dataclass
-class _Started:
+class EngineStart:
     """Ray, the engine actors (building their engines from the moment they exist) and the grading plan."""
 
     pool: ActorPool | None = None
     grading: dict = field(default_factory=dict)
     times: dict = field(default_factory=dict)
     owns_ray: bool = False
+    started_at: float = field(default_factory=time.time)
+    engine: str = ""
+    engine_kwargs: dict = field(default_factory=dict)
 
     def abort(self) -> None:
         import ray
@@ -76,18 +80,20 @@ class _Started:
             ray.shutdown()
 
 
-def _start_engines(cfg: "LabelRunConfig") -> _Started:
+def start_engines(engine: str, engine_kwargs: dict, pool: PoolConfig) -> EngineStart:
     """Ray up (in this thread: Ray's processes die with the thread that started them), engine actors
-    created, a grading worker warmed. Returns at once after ``ray.init``; the engines build meanwhile."""
+    created, a grading worker warmed. Returns at once after ``ray.init``; the engines build meanwhile.
+    ``run_label(cfg, started=...)`` takes the result, so a caller can start the engines before it has
+    the rest of the run's configuration (the CLI loads the policy's tokenizer meanwhile)."""
     import ray
 
-    started = _Started(owns_ray=not ray.is_initialized())
+    started = EngineStart(owns_ray=not ray.is_initialized(), engine=engine, engine_kwargs=dict(engine_kwargs))
     try:
         t = time.time()
-        init_ray(cfg.pool.ray_address)
+        init_ray(pool.ray_address)
         started.times["ray_init_s"] = round(time.time() - t, 3)
-        pool_cfg = auto_pool(cfg.pool, cfg.engine_kwargs)
-        started.pool = ActorPool(cfg.engine, cfg.engine_kwargs, pool_cfg)
+        pool_cfg = auto_pool(pool, engine_kwargs)
+        started.pool = ActorPool(engine, engine_kwargs, pool_cfg)
         started.grading = grading_plan(pool_cfg)
         if started.grading["grader"] == "ray":
             _warm_grading(started.grading["cpus"])
@@ -95,6 +101,10 @@ def _start_engines(cfg: "LabelRunConfig") -> _Started:
         started.abort()
         raise
     return started
+
+
+def _start_engines(cfg: LabelRunConfig) -> EngineStart:
+    return start_engines(cfg.engine, cfg.engine_kwargs, cfg.pool)
 
 
 class _Background:
@@ -160,12 +170,17 @@ def split_valid(traces: list[Trace], max_step_chars: int) -> tuple[list[Trace], 
     return valid, rejected
 
 
-def run_label(cfg: LabelRunConfig) -> dict:
-    start = time.time()
+def run_label(cfg: LabelRunConfig, started: EngineStart | None = None) -> dict:
+    """Label ``cfg.traces`` into ``cfg.out``; ``started``: engines already started for this run
+    (``start_engines`` with the same engine, engine options and pool), timed from their start."""
+    if started is not None and (started.engine, started.engine_kwargs) != (cfg.engine, cfg.engine_kwargs):
+        started.abort()
+        raise ValueError(f"run_label: the engines were started as {started.engine} {started.engine_kwargs}, "
+                         f"the run asks for {cfg.engine} {cfg.engine_kwargs}")
+    start = started.started_at if started is not None else time.time()
     out = Path(cfg.out)
     reader = _Background(lambda: _read_inputs(cfg, out))  # inputs load while Ray and the engines start
-    started = None
-    if not any((out / "done").glob("shard-*.json")):  # a fresh run: start the engines now
+    if started is None and not any((out / "done").glob("shard-*.json")):  # a fresh run: start the engines now
         t = time.time()
         while not reader.done() and time.time() - t < 0.05:
             time.sleep(0.005)  # a quick wrong-schema error is reported before Ray starts
@@ -208,7 +223,7 @@ def _read_inputs(cfg: LabelRunConfig, out: Path) -> tuple[list[Trace], list[dict
     return traces, rejected, shards, todo
 
 
-def _label_shards(cfg: LabelRunConfig, out: Path, started: _Started, todo: list, n_shards: int) -> None:
+def _label_shards(cfg: LabelRunConfig, out: Path, started: EngineStart, todo: list, n_shards: int) -> None:
     from tqdm import tqdm
 
     bar = tqdm(total=n_shards, initial=n_shards - len(todo), desc="label", unit="shard", disable=not cfg.progress)
@@ -235,7 +250,7 @@ def _label_shards(cfg: LabelRunConfig, out: Path, started: _Started, todo: list,
         bar.close()
 
 
-def startup_report(started: _Started, start: float, inputs_s: float, out: Path) -> dict:
+def startup_report(started: EngineStart, start: float, inputs_s: float, out: Path) -> dict:
     """The start-up parts of this run, in seconds: Ray, the driver's input work (overlapped with the
     engines' start), each engine actor's process start, engine import and build, and the first rollout."""
     engines = [e for e in _latest_engines(out).values() if e.get("startup", {}).get("entered_at", 0) >= start]

@@ -154,3 +154,23 @@ def test_two_node_cluster_both_nodes_work(tmp_path, traces_dir, policy_path, fre
     finally:
         ray.shutdown()
         cluster.shutdown()
+
+
+def test_engines_started_for_another_engine_are_refused(tmp_path, traces_dir, policy_path, fresh_ray):
+    from pipelines.label_run import start_engines
+
+    cfg = _label_cfg(traces_dir, tmp_path / "run", policy_path)
+    started = start_engines("hf", {"model": policy_path + "/"}, cfg.pool)
+    with pytest.raises(ValueError, match="the engines were started as hf"):
+        run_label(cfg, started=started)
+    assert not (tmp_path / "run" / "labels").exists()
+
+
+def test_engines_started_before_the_run_label_it(tmp_path, traces_dir, policy_path, fresh_ray):
+    from pipelines.label_run import start_engines
+
+    cfg = _label_cfg(traces_dir, tmp_path / "run", policy_path)
+    started = start_engines(cfg.engine, cfg.engine_kwargs, cfg.pool)
+    stats = run_label(cfg, started=started)
+    assert stats["traces"] == 32 and stats["startup"]["started_at"] == started.started_at
+    assert 0 < stats["startup"]["engine_ready_s"] <= stats["startup"]["first_rollout_s"] < stats["wall_s"]

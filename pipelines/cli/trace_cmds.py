@@ -29,17 +29,25 @@ def cmd_label(args) -> None:
     from engines.ray_pool import PoolConfig
     from engines.runtime import configure_runtime
     from labelers.rounds import LabelConfig
-    from pipelines.label_run import LabelRunConfig, run_label
+    from pipelines.label_run import LabelRunConfig, run_label, start_engines
 
     configure_runtime()
-    prompter = prompter_from_args(args, policy_tokenizer(args))
-    label = LabelConfig(strategy=args.strategy, rollouts=args.rollouts, max_tokens=args.max_tokens, seed=args.seed,
-                        temperature=args.temperature, step_style=prompter.step_style.value,
-                        prompt_format=prompter.describe(), check_arithmetic=args.check_arithmetic)
+    engine_options, pool = engine_kwargs(args), PoolConfig(actors=args.actors, ray_address=args.ray_address)
+    started = None
+    if Path(args.traces).exists() and not any((Path(args.out) / "done").glob("shard-*.json")):
+        started = start_engines(args.engine, engine_options, pool)  # they build while the tokenizer loads here
+    try:
+        prompter = prompter_from_args(args, policy_tokenizer(args))
+        label = LabelConfig(strategy=args.strategy, rollouts=args.rollouts, max_tokens=args.max_tokens,
+                            seed=args.seed, temperature=args.temperature, step_style=prompter.step_style.value,
+                            prompt_format=prompter.describe(), check_arithmetic=args.check_arithmetic)
+    except BaseException:
+        if started is not None:
+            started.abort()
+        raise
     cfg = LabelRunConfig(traces=args.traces, out=args.out, label=label, engine=args.engine,
-                         engine_kwargs=engine_kwargs(args), shard_size=args.shard_size,
-                         pool=PoolConfig(actors=args.actors, ray_address=args.ray_address))
-    stats = run_label(cfg)
+                         engine_kwargs=engine_options, shard_size=args.shard_size, pool=pool)
+    stats = run_label(cfg, started=started)
     print("label summary")
     for k in LABEL_SUMMARY:
         if k in stats:
