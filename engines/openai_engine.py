@@ -29,21 +29,14 @@ class OpenAIEngine:
         self.model = model or self.client.models.list().data[0].id
         self.max_concurrency = max_concurrency
         self.stats = EngineStats()
-        self.tokenizer_path = tokenizer
-        self._tokenizer = None
+        self.tokenizer = None  # loaded with the engine, not when the first prompt needs it (transformers takes seconds)
         if tokenizer:
-            self.tokenizer  # loaded with the engine, not when the first prompt needs it (transformers takes seconds)
+            from transformers import AutoTokenizer
+
+            self.tokenizer = AutoTokenizer.from_pretrained(tokenizer)
         self._pool: ThreadPoolExecutor | None = None
         self._in_flight: dict[int, Future] = {}
         self._next_id = 0
-
-    @property
-    def tokenizer(self):
-        if self._tokenizer is None and self.tokenizer_path:
-            from transformers import AutoTokenizer
-
-            self._tokenizer = AutoTokenizer.from_pretrained(self.tokenizer_path)
-        return self._tokenizer
 
     def _one(self, r: GenRequest) -> list[Completion]:
         response = self.client.completions.create(
@@ -65,7 +58,7 @@ class OpenAIEngine:
         with ThreadPoolExecutor(max_workers=self.max_concurrency) as pool:
             results = list(pool.map(self._one, requests))
         self.stats.calls += 1
-        self._count(requests, results)
+        self._count(len(requests), results)
         return results
 
     def submit(self, requests: Sequence[GenRequest]) -> list[int]:
@@ -98,11 +91,11 @@ class OpenAIEngine:
             del self._in_flight[i]
         if finished:
             self.stats.calls += 1
-            self._count([None] * len(finished), [completions for _, completions in finished])
+            self._count(len(finished), [completions for _, completions in finished])
         return finished
 
-    def _count(self, requests: Sequence, results: Sequence[list[Completion]]) -> None:
-        self.stats.requests += len(requests)
+    def _count(self, n_requests: int, results: Sequence[list[Completion]]) -> None:
+        self.stats.requests += n_requests
         for completions in results:
             self.stats.samples += len(completions)
             self.stats.generated_tokens += sum(c.n_tokens for c in completions)

@@ -68,8 +68,7 @@ class EngineStart:
     times: dict = field(default_factory=dict)
     owns_ray: bool = False
     started_at: float = field(default_factory=time.time)
-    engine: str = ""
-    engine_kwargs: dict = field(default_factory=dict)
+    request: tuple = ()  # (engine, engine_kwargs, pool config) it was started with
 
     def abort(self) -> None:
         import ray
@@ -87,7 +86,7 @@ def start_engines(engine: str, engine_kwargs: dict, pool: PoolConfig) -> EngineS
     the rest of the run's configuration (the CLI loads the policy's tokenizer meanwhile)."""
     import ray
 
-    started = EngineStart(owns_ray=not ray.is_initialized(), engine=engine, engine_kwargs=dict(engine_kwargs))
+    started = EngineStart(owns_ray=not ray.is_initialized(), request=(engine, dict(engine_kwargs), pool))
     try:
         t = time.time()
         init_ray(pool.ray_address)
@@ -101,10 +100,6 @@ def start_engines(engine: str, engine_kwargs: dict, pool: PoolConfig) -> EngineS
         started.abort()
         raise
     return started
-
-
-def _start_engines(cfg: LabelRunConfig) -> EngineStart:
-    return start_engines(cfg.engine, cfg.engine_kwargs, cfg.pool)
 
 
 class _Background:
@@ -170,22 +165,27 @@ def split_valid(traces: list[Trace], max_step_chars: int) -> tuple[list[Trace], 
     return valid, rejected
 
 
+def is_fresh_run(out: str | Path) -> bool:
+    """No shard of the run in ``out`` is done yet (a rerun of a finished run needs no engine)."""
+    return not any((Path(out) / "done").glob("shard-*.json"))
+
+
 def run_label(cfg: LabelRunConfig, started: EngineStart | None = None) -> dict:
     """Label ``cfg.traces`` into ``cfg.out``; ``started``: engines already started for this run
     (``start_engines`` with the same engine, engine options and pool), timed from their start."""
-    if started is not None and (started.engine, started.engine_kwargs) != (cfg.engine, cfg.engine_kwargs):
+    if started is not None and started.request != (cfg.engine, cfg.engine_kwargs, cfg.pool):
         started.abort()
-        raise ValueError(f"run_label: the engines were started as {started.engine} {started.engine_kwargs}, "
-                         f"the run asks for {cfg.engine} {cfg.engine_kwargs}")
+        raise ValueError(f"run_label: the engines were started as {started.request}, the run asks for "
+                         f"{(cfg.engine, cfg.engine_kwargs, cfg.pool)}")
     start = started.started_at if started is not None else time.time()
     out = Path(cfg.out)
     reader = _Background(lambda: _read_inputs(cfg, out))  # inputs load while Ray and the engines start
-    if started is None and not any((out / "done").glob("shard-*.json")):  # a fresh run: start the engines now
+    if started is None and is_fresh_run(out):  # start the engines now
         t = time.time()
         while not reader.done() and time.time() - t < 0.05:
             time.sleep(0.005)  # a quick wrong-schema error is reported before Ray starts
         if not (reader.done() and reader.error is not None):
-            started = _start_engines(cfg)
+            started = start_engines(cfg.engine, cfg.engine_kwargs, cfg.pool)
     try:
         traces, rejected, shards, todo = reader.result()
     except BaseException:
@@ -195,7 +195,7 @@ def run_label(cfg: LabelRunConfig, started: EngineStart | None = None) -> dict:
     inputs_s = reader.seconds
     startup: dict = {}
     if todo:
-        started = started or _start_engines(cfg)
+        started = started or start_engines(cfg.engine, cfg.engine_kwargs, cfg.pool)
         _label_shards(cfg, out, started, todo, len(shards))
         startup = startup_report(started, start, inputs_s, out)
     elif started is not None:

@@ -161,7 +161,7 @@ def test_engines_started_for_another_engine_are_refused(tmp_path, traces_dir, po
 
     cfg = _label_cfg(traces_dir, tmp_path / "run", policy_path)
     started = start_engines("hf", {"model": policy_path + "/"}, cfg.pool)
-    with pytest.raises(ValueError, match="the engines were started as hf"):
+    with pytest.raises(ValueError, match="the engines were started as \\('hf'"):
         run_label(cfg, started=started)
     assert not (tmp_path / "run" / "labels").exists()
 

@@ -29,12 +29,12 @@ def cmd_label(args) -> None:
     from engines.ray_pool import PoolConfig
     from engines.runtime import configure_runtime
     from labelers.rounds import LabelConfig
-    from pipelines.label_run import LabelRunConfig, run_label, start_engines
+    from pipelines.label_run import LabelRunConfig, is_fresh_run, run_label, start_engines
 
     configure_runtime()
     engine_options, pool = engine_kwargs(args), PoolConfig(actors=args.actors, ray_address=args.ray_address)
     started = None
-    if Path(args.traces).exists() and not any((Path(args.out) / "done").glob("shard-*.json")):
+    if Path(args.traces).exists() and is_fresh_run(args.out):
         started = start_engines(args.engine, engine_options, pool)  # they build while the tokenizer loads here
     try:
         prompter = prompter_from_args(args, policy_tokenizer(args))
