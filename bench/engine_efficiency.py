@@ -4,8 +4,8 @@ The factory: ``run_label`` (``full``, one engine actor on a local Ray), timed fr
 starts Ray itself, overlapped with reading the inputs) to ``stats.json``, so it includes Ray
 start-up, the actor's engine start, verification, Parquet IO and scheduling. The bare engine: the
 same engine class built in this process, then one ``engine.generate`` call per shard with exactly
-the requests ``label_shard`` sends in its one ``full`` round (``rollout_request``: same prompts,
-``n``, max tokens, per-request seeds); only the ``generate`` calls are timed. As in the factory's
+the requests ``label_shard`` sends in its one ``full`` round (``rollout_request``: same prompts, rendered
+in the same prompt format with the engine's tokenizer, same ``n``, max tokens, per-request seeds); only the ``generate`` calls are timed. As in the factory's
 engine loop, the engine runs in the thread that built it (vLLM on CPU binds that thread's OpenMP
 threads). Per-request seeds make both produce the same samples (vLLM), so the token counts match.
 
@@ -16,8 +16,8 @@ Prints a table and writes ``bench/results/engine_efficiency.json`` through ``ben
 Where the factory's time went comes from the run's ``stats.json`` (start-up parts, engine stepping,
 engine idle on grading or on input) plus a probe: the per-shard work function is wrapped to time the
 whole shard inside the actor, and the driver's Parquet/JSON writes are timed.
-The other helpers here (``ensure_traces``, ``probed_label``, ``bare_run``) are reused by
-``bench/prefix_cache_hit.py`` and ``bench/scaling.py``.
+The benchmark stops with an error if the two generated different token counts: they would not have done
+the same work. ``ensure_traces`` and ``probed_label`` are reused by the other benchmarks.
 """
 from __future__ import annotations
 
@@ -43,16 +43,32 @@ TITLE = "Engine efficiency: the factory against a bare engine on the same reques
 
 
 def ensure_traces(out_dir: Path, problems, samples: int) -> Path:
-    """Traces of ``problems`` (``samples`` each) from the embedded policy via the hf engine; reused if present."""
-    from data.assets import default_policy_path
-    from engines import make_engine
-    from pipelines.generate import GenerateConfig, generate_traces
+    """Traces of ``problems`` (``samples`` each) from the embedded policy via the hf engine; reused if present.
+
+    They are generated in a child process: the hf engine pins torch to one thread, and a vLLM engine built
+    later in this process would inherit that (a bare engine measured at 0.7x its speed).
+    """
+    import multiprocessing
 
     traces = out_dir / "traces"
     if not (out_dir / "summary.json").exists() and not traces.exists():
-        engine = make_engine("hf", model=str(default_policy_path()), num_threads=1)
-        generate_traces(engine, problems, out_dir, "tiny_policy", GenerateConfig(samples=samples), progress=False)
+        child = multiprocessing.get_context("spawn").Process(target=_generate, args=(out_dir, list(problems), samples))
+        child.start()
+        child.join()
+        if child.exitcode != 0:
+            raise RuntimeError(f"generating the benchmark traces into {out_dir} failed (exit code {child.exitcode})")
     return traces
+
+
+def _generate(out_dir: Path, problems: list, samples: int) -> None:
+    from data.assets import default_policy_path
+    from engines import make_engine
+    from engines.runtime import configure_runtime
+    from pipelines.generate import GenerateConfig, generate_traces
+
+    configure_runtime()
+    engine = make_engine("hf", model=str(default_policy_path()), num_threads=1)
+    generate_traces(engine, problems, out_dir, "tiny_policy", GenerateConfig(samples=samples), progress=False)
 
 
 def _probe_factory(original):
@@ -127,24 +143,27 @@ def probed_label(cfg, cluster=None) -> dict:
     return {**stats, "probe": probe}
 
 
-def shard_requests(traces_path, label_cfg, shard_size: int) -> list[list]:
-    """The requests ``label_shard`` sends in round 0, shard by shard, as the factory shards the valid traces.
+def shard_requests(traces_path, label_cfg, shard_size: int, tokenizer) -> list[list]:
+    """The requests ``label_shard`` sends in round 0, shard by shard, as the factory shards the valid traces,
+    rendered as it renders them: ``label_cfg``'s prompt format against the engine's ``tokenizer``.
 
     For ``full`` that is all of its requests (one round); for other strategies only their first round.
     """
     from data.trace_io import load_traces
     from labelers.strategies import new_state
     from pipelines.label_run import split_valid
-    from labelers.rounds import rollout_request
+    from labelers.rounds import make_prompter, rollout_request
 
     valid, _ = split_valid(load_traces(traces_path), 2000)
     strategy = label_cfg.make_strategy()
+    prompter = make_prompter(label_cfg, tokenizer)
     shards = []
     for i in range(0, len(valid), shard_size):
         requests = []
         for trace in valid[i:i + shard_size]:
             state = new_state(len(trace.steps), bool(trace.outcome_correct), trace.final_answer is not None)
-            requests.extend(rollout_request(trace, ask.step_index, ask.n, 0, label_cfg) for ask in strategy.plan(state))
+            requests.extend(rollout_request(trace, ask.step_index, ask.n, 0, label_cfg, prompter)
+                            for ask in strategy.plan(state))
         shards.append(requests)
     return shards
 
@@ -188,14 +207,19 @@ def breakdown(stats: dict) -> dict:
 
 def measure(engine_name: str, traces: Path, work: Path, label_cfg, shard_size: int, repeats: int,
             engine_kwargs: dict) -> dict:
-    from pipelines.label_run import LabelRunConfig
+    from engines import make_engine
     from engines.ray_pool import PoolConfig
+    from pipelines.label_run import LabelRunConfig
 
-    shards = shard_requests(traces, label_cfg, shard_size)
     runs = []
     for r in range(repeats):
         load_before = os.getloadavg()[0]
-        bare = bare_run(engine_name, engine_kwargs, shards)
+        start = time.perf_counter()
+        engine = make_engine(engine_name, **engine_kwargs)
+        build_s = time.perf_counter() - start
+        shards = shard_requests(traces, label_cfg, shard_size, engine.tokenizer)
+        bare = bare_run(engine_name, engine_kwargs, shards, engine) | {"build_s": round(build_s, 3)}
+        del engine
         bare.pop("engine")
         out = work / f"factory_{engine_name}_{int(time.time() * 1000)}"
         stats = probed_label(LabelRunConfig(traces=str(traces), out=str(out), label=label_cfg, engine=engine_name,
@@ -220,6 +244,10 @@ def measure(engine_name: str, traces: Path, work: Path, label_cfg, shard_size: i
             "same_tokens": stats["generated_tokens"] == bare["generated_tokens"],
             "load_avg_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)],
         })
+        if not runs[-1]["same_tokens"]:
+            raise RuntimeError(f"{engine_name}: the factory generated {stats['generated_tokens']} tokens and the bare "
+                               f"engine {bare['generated_tokens']} on the same requests; a ratio would compare "
+                               "different work")
     pick = sorted(runs, key=lambda x: x["ratio"])[len(runs) // 2]
     return {"runs": runs, "ratio": statistics.median(x["ratio"] for x in runs),
             "ratio_steady_state": statistics.median(x["ratio_steady_state"] for x in runs),
@@ -277,7 +305,8 @@ def main(argv=None) -> dict:
 def figures(report: dict) -> list[dict]:
     """The envelope's figures from a report body: per engine, the end-to-end ratio (goal for vllm) and the others.
 
-    >>> run = {"factory": {"traces": 60}}
+    >>> run = {"factory": {"traces": 60, "end_to_end_s": 30.0}, "bare": {"generate_s": 9.0},
+    ...        "breakdown": {"until_engine_ready_s": 12.0, "engine_step_s": 16.0}}
     >>> body = {"results": {"vllm": {"ratio": 0.22, "ratio_steady_state": 0.87, "ratio_engine_in_actor": 1.1,
     ...                              "median_run": run}}}
     >>> [(f["key"], f["met"]) for f in figures(body)]
@@ -288,16 +317,30 @@ def figures(report: dict) -> list[dict]:
         traces = r["median_run"]["factory"]["traces"]
         suffix = "" if name == "vllm" else f"_{name}"
         size = "" if traces == GOAL_TRACES else f"goal set at {GOAL_TRACES:,} traces; this run labeled {traces:,}"
+        note = size if name == "vllm" else "the goal applies to the vllm engine"
         out += [
             figure(f"engine_efficiency{suffix}", f"factory / bare {name} engine generated tokens/s, end to end "
                    f"({traces:,} traces)", r["ratio"], f">= {GOAL}" if name == "vllm" else None,
-                   size if name == "vllm" else "the goal applies to the vllm engine", headline=name == "vllm"),
+                   "; ".join(filter(None, [note, where_time_went(r["median_run"])])), headline=name == "vllm"),
             figure(f"engine_efficiency_steady_state{suffix}", f"the same ratio with Ray, actor and engine start-up "
                    f"taken out ({name})", r["ratio_steady_state"]),
             figure(f"engine_efficiency_in_actor{suffix}", f"{name} engine inside the actor / bare engine, "
                    f"generate time only", r["ratio_engine_in_actor"]),
         ]
     return out
+
+
+def where_time_went(run: dict) -> str:
+    """The factory's end-to-end seconds split into its start and its engine steps, and the bare engine's.
+
+    >>> where_time_went({"factory": {"end_to_end_s": 100.8}, "bare": {"generate_s": 73.2},
+    ...                  "breakdown": {"until_engine_ready_s": 15.8, "engine_step_s": 82.3}})
+    'factory 100.8 s: 15.8 s until the engine was ready, 82.3 s engine steps, 2.7 s other; bare engine 73.2 s'
+    """
+    b, e2e = run["breakdown"], run["factory"]["end_to_end_s"]
+    other = e2e - b["until_engine_ready_s"] - b["engine_step_s"]
+    return (f"factory {e2e:.1f} s: {b['until_engine_ready_s']:.1f} s until the engine was ready, "
+            f"{b['engine_step_s']:.1f} s engine steps, {other:.1f} s other; bare engine {run['bare']['generate_s']:.1f} s")
 
 
 def notes(results: dict) -> list[str]:
