@@ -96,16 +96,17 @@ def routing_replay(traces: Path, policy: str, ks: list[int], seed: int = 0) -> d
     from labelers.strategies import new_state
     from engines import make_engine
     from pipelines.label_run import split_valid
-    from labelers.rounds import LabelConfig, rollout_request
+    from labelers.rounds import LabelConfig, make_prompter, rollout_request
 
     cfg = LabelConfig(strategy="full", rollouts=1, max_tokens=1)
     valid, _ = split_valid(load_traces(traces), 2000)
     strategy = cfg.make_strategy()
+    engine = make_engine("vllm", model=policy)
+    prompter = make_prompter(cfg, engine.tokenizer)  # the prompts label renders
     per_trace = []
     for trace in valid:
         state = new_state(len(trace.steps), bool(trace.outcome_correct), trace.final_answer is not None)
-        per_trace.append([rollout_request(trace, a.step_index, 1, 0, cfg) for a in strategy.plan(state)])
-    engine = make_engine("vllm", model=policy)
+        per_trace.append([rollout_request(trace, a.step_index, 1, 0, cfg, prompter) for a in strategy.plan(state)])
     rng = random.Random(seed)
     results = {}
     for k in ks:
