@@ -63,9 +63,9 @@ class ShardResult:
 
 
 def rollout_request(trace: Trace, step_index: int, n: int, round_index: int, cfg: LabelConfig,
-                    prompter: Prompter | None = None) -> GenRequest:
-    """``n`` continuations of the trace's first ``step_index + 1`` steps, in the policy's prompt format."""
-    prompter = prompter or Prompter.plain(cfg.step_style or "newline")
+                    prompter: Prompter) -> GenRequest:
+    """``n`` continuations of the trace's first ``step_index + 1`` steps, in the policy's prompt format
+    (``make_prompter``: the one ``label`` renders with)."""
     prompt = prompter.prefix_prompt(trace.question, trace.steps[: step_index + 1], trace.step_delimiters)
     return cfg.request(prompt, n=n, stop=prompter.stops, add_special_tokens=prompter.add_special_tokens,
                        seed=seed_from("rollout", trace.trace_id, step_index, round_index, cfg.seed))

@@ -9,7 +9,7 @@ from tokenizers import Tokenizer, models, pre_tokenizers
 from data.prompt_format import build_prompt
 from data.records import Trace
 from labelers.prompter import Prompter, prompter_from_provenance
-from labelers.rounds import LabelConfig, rollout_request
+from labelers.rounds import LabelConfig, make_prompter, rollout_request
 
 R1_TEMPLATE = ("{% for m in messages %}{% if m['role'] == 'user' %}<｜User｜>{{ m['content'] }}"
                "{% else %}<｜Assistant｜>{{ m['content'] }}<｜end▁of▁sentence｜>{% endif %}{% endfor %}"
@@ -27,7 +27,7 @@ def _tokenizer(template: str) -> PreTrainedTokenizerFast:
 
 def test_plain_prompts_are_the_base_model_prompts():
     trace = Trace("t", "p", "What is 2 + 3?", "5", ["2 + 3 = 5", "The answer is 5"], "pol")
-    request = rollout_request(trace, 0, 4, 0, LabelConfig())
+    request = rollout_request(trace, 0, 4, 0, LabelConfig(), make_prompter(LabelConfig(), None))
     assert request.prompt == build_prompt(trace.question, trace.steps[:1]) and request.add_special_tokens
     assert request.stop == ()
     assert Prompter.plain().question_prompt("Q") == "Q\n"
