@@ -174,3 +174,20 @@ def test_engines_started_before_the_run_label_it(tmp_path, traces_dir, policy_pa
     stats = run_label(cfg, started=started)
     assert stats["traces"] == 32 and stats["startup"]["started_at"] == started.started_at
     assert 0 < stats["startup"]["engine_ready_s"] <= stats["startup"]["first_rollout_s"] < stats["wall_s"]
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="needs a core besides the engine's")
+def test_grading_goes_to_ray_tasks_only_on_cores_no_engine_uses(tmp_path, traces_dir, policy_path, fresh_ray):
+    # By default a CPU engine actor's torch threads take the node's cores, and it reserves them: no core is
+    # left for grading tasks, so the actor grades on its own threads. With one torch thread it reserves one
+    # core, and the rest of the node grades as Ray tasks. Either way the labels are the same.
+    own = run_label(_label_cfg(traces_dir, tmp_path / "own", policy_path))
+    ray.shutdown()
+    tasks = run_label(_label_cfg(traces_dir, tmp_path / "tasks", policy_path, env={"OMP_NUM_THREADS": "1"}))
+    assert own["grading"]["grader"] == "threads" and own["grading"]["cpus"] == 0
+    assert tasks["grading"]["grader"] == "ray" and tasks["grading"]["cpus"] == os.cpu_count() - 1
+
+    def soft(run: str) -> dict:
+        return {r["trace_id"]: r["soft_labels"] for r in read_rows(tmp_path / run / "labels")}
+
+    assert soft("own") == soft("tasks") and len(soft("own")) == 32
