@@ -5,9 +5,10 @@ starts Ray itself, overlapped with reading the inputs) to ``stats.json``, so it 
 start-up, the actor's engine start, verification, Parquet IO and scheduling. The bare engine: the
 same engine class built in this process, then one ``engine.generate`` call per shard with exactly
 the requests ``label_shard`` sends in its one ``full`` round (``rollout_request``: same prompts, rendered
-in the same prompt format with the engine's tokenizer, same ``n``, max tokens, per-request seeds); only the ``generate`` calls are timed. As in the factory's
-engine loop, the engine runs in the thread that built it (vLLM on CPU binds that thread's OpenMP
-threads). Per-request seeds make both produce the same samples (vLLM), so the token counts match.
+in the same prompt format with the engine's tokenizer, same ``n``, max tokens, per-request seeds); only
+the ``generate`` calls are timed. As in the factory's engine loop, the engine runs in the thread that
+built it (vLLM on CPU binds that thread's OpenMP threads). Per-request seeds make both produce the
+same samples (vLLM), so the token counts match.
 
     python bench/engine_efficiency.py [--problems 100 --samples 2] [--hf-problems 20] [--repeats 1]
 
@@ -337,10 +338,10 @@ def where_time_went(run: dict) -> str:
     ...                  "breakdown": {"until_engine_ready_s": 15.8, "engine_step_s": 82.3}})
     'factory 100.8 s: 15.8 s until the engine was ready, 82.3 s engine steps, 2.7 s other; bare engine 73.2 s'
     """
-    b, e2e = run["breakdown"], run["factory"]["end_to_end_s"]
+    b, e2e, bare_s = run["breakdown"], run["factory"]["end_to_end_s"], run["bare"]["generate_s"]
     other = e2e - b["until_engine_ready_s"] - b["engine_step_s"]
     return (f"factory {e2e:.1f} s: {b['until_engine_ready_s']:.1f} s until the engine was ready, "
-            f"{b['engine_step_s']:.1f} s engine steps, {other:.1f} s other; bare engine {run['bare']['generate_s']:.1f} s")
+            f"{b['engine_step_s']:.1f} s engine steps, {other:.1f} s other; bare engine {bare_s:.1f} s")
 
 
 def notes(results: dict) -> list[str]:
