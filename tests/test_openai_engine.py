@@ -61,8 +61,9 @@ def test_stepping_streams_each_request_as_it_finishes(server_url):
     dropped = engine.submit([reqs[0]])
     engine.abort(dropped)
     start = time.perf_counter()
-    assert engine.step() == [] and time.perf_counter() - start < 1.0  # nothing is done yet, and it did not wait
-    got = {}
+    first = engine.step()  # a fast server may already have finished some; a step never waits for the rest
+    assert time.perf_counter() - start < 1.0
+    got = dict(first)
     while engine.busy():
         got.update(engine.step())
     assert set(got) == set(ids) and dropped[0] not in got
