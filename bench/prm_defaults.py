@@ -69,29 +69,37 @@ def miss_reasons(prm_rows: list[dict], gold_rows: list[dict], gold_answers: dict
     """Why best-of-``n`` with the PRM missed, from two draws of the same samples (one scored by the PRM, one by
     the gold step labels): ``outranked`` a solution right at every step was among the samples; ``no_right_solution``
     none was (a right answer may still have come from compensating errors); ``picked_majority`` the PRM's pick
-    was also the majority answer.
+    was also the majority answer; ``outranked_at_the_error`` of the outranked misses, those where the PRM's
+    lowest-scored step of the best-scored right solution is the very step where the pick first went wrong (the
+    PRM preferred the wrong value of that step to the right one).
 
-    >>> prm = [{"problem_id": "p", "texts": ["a", "b"], "answers": ["5", "6"], "step_scores": [[0.9], [0.4]]}]
-    >>> gold = [{"problem_id": "p", "texts": ["a", "b"], "answers": ["5", "6"], "step_scores": [[0.0], [1.0]]}]
+    >>> prm = [{"problem_id": "p", "texts": ["a", "b"], "answers": ["5", "6"], "step_scores": [[0.9, 0.8], [0.9, 0.4]]}]
+    >>> gold = [{"problem_id": "p", "texts": ["a", "b"], "answers": ["5", "6"], "step_scores": [[1.0, 0.0], [1.0, 1.0]]}]
     >>> miss_reasons(prm, gold, {"p": "6"}, n=2)
-    {'problems': 1, 'misses': 1, 'outranked': 1, 'no_right_solution': 0, 'picked_majority': 1}
+    {'problems': 1, 'misses': 1, 'outranked': 1, 'no_right_solution': 0, 'picked_majority': 1, 'outranked_at_the_error': 1}
     """
     from search.select import aggregate_step_scores, best_index, majority_answer
 
     same = equivalent or (lambda a, b: a == b)
     gold_by_id = {r["problem_id"]: r for r in gold_rows}
-    out = {"problems": len(prm_rows), "misses": 0, "outranked": 0, "no_right_solution": 0, "picked_majority": 0}
+    out = {"problems": len(prm_rows), "misses": 0, "outranked": 0, "no_right_solution": 0, "picked_majority": 0,
+           "outranked_at_the_error": 0}
     for row in prm_rows:
         gold = gold_by_id[row["problem_id"]]
         if gold["texts"][:n] != row["texts"][:n]:
             raise ValueError(f"problem {row['problem_id']}: the PRM's and the gold draw sampled different solutions")
-        pick = best_index([aggregate_step_scores(s) for s in row["step_scores"][:n]])
+        scores = [aggregate_step_scores(s) for s in row["step_scores"][:n]]
+        pick = best_index(scores)
         answer = row["answers"][pick]
         if answer is not None and same(answer, gold_answers[row["problem_id"]]):
             continue
         out["misses"] += 1
-        right_everywhere = any(s and min(s) == 1.0 for s in gold["step_scores"][:n])
-        out["outranked" if right_everywhere else "no_right_solution"] += 1
+        right = [i for i, s in enumerate(gold["step_scores"][:n]) if s and min(s) == 1.0]
+        out["outranked" if right else "no_right_solution"] += 1
+        if right and 0.0 in gold["step_scores"][pick]:
+            best_right = row["step_scores"][max(right, key=lambda i: scores[i])]
+            weakest = min(range(len(best_right)), key=best_right.__getitem__)
+            out["outranked_at_the_error"] += int(weakest == gold["step_scores"][pick].index(0.0))
         majority = majority_answer(row["answers"][:n], same)
         out["picked_majority"] += int(answer is not None and majority is not None and same(answer, majority))
     return out
@@ -113,7 +121,10 @@ def figures(body: dict) -> list[dict]:
                figure("best_of_16_misses_outranked", "best-of-16 misses where a solution right at every step "
                       "was ranked lower", body["misses"]["outranked"],
                       note=f"of {body['misses']['misses']} misses on {body['misses']['problems']} problems; "
-                           f"{body['misses']['picked_majority']} of the misses picked the majority answer")]
+                           f"{body['misses']['picked_majority']} of the misses picked the majority answer"
+                           + (f"; in {body['misses']['outranked_at_the_error']} of the {body['misses']['outranked']} "
+                              "outranked, the right solution's lowest-scored step is the step where the pick went "
+                              "wrong" if "outranked_at_the_error" in body["misses"] else ""))]
               if "misses" in body else []),
             *([figure("weighted_sc_16_minus_majority_16", "weighted-SC@16 minus majority@16",
                       round(body["weighted_sc_16"] - body["majority_16"], 4))] if "weighted_sc_16" in body else []),
