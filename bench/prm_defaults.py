@@ -121,10 +121,9 @@ def figures(body: dict) -> list[dict]:
                figure("best_of_16_misses_outranked", "best-of-16 misses where a solution right at every step "
                       "was ranked lower", body["misses"]["outranked"],
                       note=f"of {body['misses']['misses']} misses on {body['misses']['problems']} problems; "
-                           f"{body['misses']['picked_majority']} of the misses picked the majority answer"
-                           + (f"; in {body['misses']['outranked_at_the_error']} of the {body['misses']['outranked']} "
-                              "outranked, the right solution's lowest-scored step is the step where the pick went "
-                              "wrong" if "outranked_at_the_error" in body["misses"] else ""))]
+                           f"{body['misses']['picked_majority']} of the misses picked the majority answer; "
+                           f"in {body['misses']['outranked_at_the_error']} of the {body['misses']['outranked']} "
+                           "outranked, the right solution's lowest-scored step is the step where the pick went wrong")]
               if "misses" in body else []),
             *([figure("weighted_sc_16_minus_majority_16", "weighted-SC@16 minus majority@16",
                       round(body["weighted_sc_16"] - body["majority_16"], 4))] if "weighted_sc_16" in body else []),
