@@ -14,6 +14,9 @@ the ceiling any PRM could reach, and the misses of the trained PRM are split by 
 solution right at every step was among the 16 and ranked lower, or none was.
 The same PRM kind is also fitted on the exact gold step labels of the same traces, and both are scored
 against gold on the validation problems: the gap is what the Monte Carlo labels cost (goal: <= 0.03).
+A diagnostic rebuilds the same PRM kind on a second LM that did not sample the traces (the embedded
+plain-format policy) and scores the same draw, with the sampler's own LM read the same way as the control:
+how much of the miss is the sampler judging its own confident errors.
 
     python bench/prm_defaults.py [--work runs/bench_prm_defaults] [--train-problems 200] [--heldout 150]
 """
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import subprocess
 import sys
 import time
@@ -33,6 +37,7 @@ if str(ROOT) not in sys.path:
 from bench.result_io import RESULTS_DIR, figure, write_result  # noqa: E402
 TITLE = "PRMs from the CLI defaults: best-of-16 against majority@16, and MC labels against gold"
 HELDOUT_SEED = 31337
+ANSWER_SENTENCE = re.compile(r"\.?\s*The answer is.*$")
 
 
 def cli(*args: str) -> float:
@@ -105,6 +110,71 @@ def miss_reasons(prm_rows: list[dict], gold_rows: list[dict], gold_answers: dict
     return out
 
 
+def without_answer_sentence(steps: list[str]) -> list[str]:
+    """The steps without the closing answer sentence, which the plain-format LM never saw written this way.
+
+    >>> without_answer_sentence(["2 + 3 = 5", "5 * 2 = 10. The answer is \\\\boxed{10}."])
+    ['2 + 3 = 5', '5 * 2 = 10']
+    """
+    return [ANSWER_SENTENCE.sub("", step) or step for step in steps]
+
+
+def verifier_without_answer_sentence(work: Path, base: Path, plain_format: bool, n: int = 16) -> dict:
+    """Best-of-``n`` on the saved draw, and step AUC against gold on the validation split, of the default PRM's
+    kind rebuilt on the LM ``base`` with every step read without its closing answer sentence, and calibrated as
+    ``train-prm`` calibrates the default (same features, label type and training split).
+
+    With ``base`` the embedded plain-format policy (``plain_format``: each question in its own plain format) this
+    is a verifier that did not sample the traces: the sampler's recipe and data, trained apart, in another prompt
+    format, and about as accurate. With ``base`` the sampler itself it is the control, which tells the second LM's
+    effect from the answer sentence's. A diagnostic of how much of the default's miss is the sampler judging its
+    own confident errors.
+    """
+    from labelers.metrics import roc_auc
+    from labelers.prompter import Prompter
+    from prm_training.likelihood_prm import calibrated, fit_logistic, likelihood_features
+    from prm_training.prm_data import load_label_rows, split_rows, target_values
+    from prm_training.prm_format import PRMConfig
+    from prm_training.prm_model import load_causal_lm
+    from search.config import equivalent
+    from search.select import aggregate_step_scores, best_index
+
+    config = PRMConfig.load(work / "prm")
+    model, tokenizer = load_causal_lm(base)
+    sampler_prompter = config.prompter(load_causal_lm(work / "prm")[1])
+    prompter = Prompter.plain() if plain_format else config.prompter(tokenizer)
+    problems = {}
+    for name in ("train.jsonl", "heldout.jsonl"):
+        for line in (work / name).read_text().splitlines():
+            problem = json.loads(line)
+            problems[problem["problem_id"]] = problem
+
+    def features(pairs: list[tuple[str, list[str]]]) -> list[list[tuple[float, float]]]:
+        items = [(prompter.question_prompt(problems[pid]["question"]), without_answer_sentence(steps))
+                 for pid, steps in pairs]
+        return likelihood_features(model, tokenizer, items, prompter=prompter)
+
+    rows = [r for r in load_label_rows(work / "label") if r["completions"]]
+    train, val = split_rows(rows, config.val_fraction)
+    weights, bias = fit_logistic([f for per in features([(r["problem_id"], list(r["completions"])) for r in train])
+                                  for f in per], [t for r in train for t in target_values(r, config.label_type)])
+
+    def step_scores(pairs: list[tuple[str, list[str]]]) -> list[list[float]]:
+        return [[calibrated(weights, bias, f) for f in per] for per in features(pairs)]
+
+    val_scores = step_scores([(r["problem_id"], list(r["completions"])) for r in val])
+    auc = roc_auc([s for per in val_scores for s in per], [bool(g) for r in val for g in r["gold_labels"]])
+    draw = draw_rows(work / "search")
+    scores = iter(step_scores([(row["problem_id"], sampler_prompter.steps_of(text)[0])
+                               for row in draw for text in row["texts"][:n]]))
+    right = 0
+    for row in draw:
+        pick = best_index([aggregate_step_scores(next(scores)) for _ in row["texts"][:n]])
+        answer = row["answers"][pick]
+        right += int(answer is not None and equivalent(answer, problems[row["problem_id"]]["gold_answer"]))
+    return {"best_of_16": round(right / len(draw), 4), "step_auc_gold": round(auc, 4)}
+
+
 def figures(body: dict) -> list[dict]:
     """The figures of a run, from its body.
 
@@ -125,6 +195,17 @@ def figures(body: dict) -> list[dict]:
                            f"in {body['misses']['outranked_at_the_error']} of the {body['misses']['outranked']} "
                            "outranked, the right solution's lowest-scored step is the step where the pick went wrong")]
               if "misses" in body else []),
+            *([figure("best_of_16_second_lm_minus_majority_16", "best-of-16 minus majority@16, the same PRM kind "
+                      "on a second LM that did not sample the traces (diagnostic)",
+                      round(body["second_lm"]["best_of_16"] - body["majority_16"], 4),
+                      note=f"the embedded plain-format policy (same recipe and data as the sampler, trained apart); "
+                           f"step AUC against gold {body['second_lm']['step_auc_gold']}; steps read without the "
+                           "closing answer sentence, which that LM never saw"),
+               figure("best_of_16_sampler_lm_control_minus_majority_16", "the same on the sampler's own LM, steps "
+                      "read the same way (the control)", round(body["sampler_lm_control"]["best_of_16"]
+                                                                - body["majority_16"], 4),
+                      note=f"step AUC against gold {body['sampler_lm_control']['step_auc_gold']}")]
+              if "second_lm" in body else []),
             *([figure("weighted_sc_16_minus_majority_16", "weighted-SC@16 minus majority@16",
                       round(body["weighted_sc_16"] - body["majority_16"], 4))] if "weighted_sc_16" in body else []),
             figure("step_auc_mc", "step AUC against gold, PRM on Monte Carlo labels", body["auc_mc"]),
@@ -179,6 +260,10 @@ def main() -> None:
                     for x in (work / "heldout.jsonl").read_text().splitlines()}
     misses = miss_reasons(draw_rows(work / "search"), draw_rows(work / "search_gold"), gold_answers,
                           equivalent=equivalent)
+    from data.assets import default_policy_path, plain_policy_path
+
+    second_lm = verifier_without_answer_sentence(work, plain_policy_path(), plain_format=True)
+    sampler_lm_control = verifier_without_answer_sentence(work, default_policy_path(), plain_format=False)
     gold_points = json.loads((work / "search_gold" / "sweep.json").read_text())["points"]
     config = json.loads((work / "prm" / "prm_config.json").read_text())
     points = json.loads((work / "search" / "sweep.json").read_text())["points"]
@@ -189,7 +274,7 @@ def main() -> None:
     body = {"kind": config["kind"], "best_of_16": at("best-of-n", 16), "majority_16": at("majority", 16),
             "weighted_sc_16": at("weighted-sc", 16), "sample_accuracy": at("majority", 1),
             "best_of_16_gold_prm": next(p["accuracy"] for p in gold_points if p["method"] == "best-of-n" and p["n"] == 16),
-            "misses": misses,
+            "misses": misses, "second_lm": second_lm, "sampler_lm_control": sampler_lm_control,
             "sweep": {m: {str(p["n"]): p["accuracy"] for p in points if p["method"] == m}
                       for m in sorted({p["method"] for p in points})}, "auc_mc": auc[("", "mc")], "auc_gold": auc[("", "gold")],
             "other_kinds": {k: {"auc_mc": auc[(k, "mc")], "auc_gold": auc[(k, "gold")]} for k in args.other_kinds},
