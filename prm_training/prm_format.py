@@ -114,9 +114,21 @@ class PRMConfig:
     prompt_format: dict = field(default_factory=dict)
 
     def prompter(self, tokenizer):
-        """The prompter that renders a question as this PRM saw questions in training."""
-        from labelers.prompter import prompter_from_provenance
+        """The prompter that renders a question as this PRM saw questions in training. Labels written in a chat
+        format need a base whose tokenizer has a chat template, or no new question could be rendered that way.
 
+        >>> PRMConfig(tokens=None, label_type="hard", base_model="", prompt_format={"kind": "chat"}).prompter(None)
+        Traceback (most recent call last):
+        ...
+        ValueError: prompt_format: the labels were written in their policy's chat format, and the PRM's base LM has no chat template to render new questions that way; build the PRM on a base with a chat template
+        """
+        from data.prompt_format import has_chat_template
+        from labelers.prompter import parse_format, prompter_from_provenance
+
+        if self.prompt_format and parse_format(self.prompt_format).kind == "chat" and not has_chat_template(tokenizer):
+            raise ValueError("prompt_format: the labels were written in their policy's chat format, and the PRM's "
+                             "base LM has no chat template to render new questions that way; build the PRM on a "
+                             "base with a chat template")
         return prompter_from_provenance(self.prompt_format, tokenizer, empty="plain")
 
     def to_json(self) -> dict[str, Any]:

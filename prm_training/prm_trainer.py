@@ -96,8 +96,8 @@ def train_prm(labels: str | Path, out: str | Path, cfg: PRMTrainConfig | None = 
     import torch
 
     from prm_training.devices import resolve_device
-    from prm_training.prm_data import labels_fingerprint, load_split_examples
-    from prm_training.prm_format import resolve_tokens
+    from prm_training.prm_data import labels_fingerprint, labels_prompt_format, load_split_examples
+    from prm_training.prm_format import PRMConfig, resolve_tokens
     from prm_training.prm_model import load_causal_lm
 
     cfg = cfg or PRMTrainConfig()
@@ -121,6 +121,8 @@ def train_prm(labels: str | Path, out: str | Path, cfg: PRMTrainConfig | None = 
     tokens = resolve_tokens(tokenizer)
     train_rows, val_rows, train, val = load_split_examples(labels, tokenizer, tokens, cfg.label_type, cfg.max_length,
                                                            cfg.val_fraction)
+    prompt_format = labels_prompt_format(train_rows + val_rows)
+    PRMConfig(tokens=tokens, label_type=cfg.label_type, base_model="", prompt_format=prompt_format).prompter(tokenizer)
     start = time.time()
     state = run_epochs(model, tokenizer, tokens, train, val, val_rows, state, cfg, out, labels_sha, resume, progress)
     summary = {"out": str(out), "epochs_done": state["epoch"], "epochs": cfg.epochs,
@@ -130,10 +132,8 @@ def train_prm(labels: str | Path, out: str | Path, cfg: PRMTrainConfig | None = 
                "wall_s_this_run": round(time.time() - start, 1)}
     if state["epoch"] < cfg.epochs:
         return {**summary, "status": "stopped early (rerun the same command to resume)"}
-    from prm_training.prm_data import labels_prompt_format
-
     prm_cfg = prm_config(cfg, tokens, labels, run_id, labels_sha, state, out)
-    prm_cfg.prompt_format = labels_prompt_format(train_rows + val_rows)
+    prm_cfg.prompt_format = prompt_format
     export_prm(model, tokenizer, prm_cfg, out)
     state["summary"] = summary
     (last_checkpoint(out) / STATE).write_text(json.dumps(state, indent=2))

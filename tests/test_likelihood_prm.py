@@ -82,3 +82,21 @@ def test_train_prm_command_fits_a_likelihood_prm(tmp_path, capsys):
     assert "training a likelihood PRM" in out and json.loads(out[out.index("{"):])["kind"] == "likelihood"
     with pytest.raises(SystemExit):
         main(["train-prm", "--kind", "nope", "--labels", str(labels), "--out", str(tmp_path / "x")])
+
+
+@pytest.mark.parametrize("kind", ["likelihood", "tag"])
+def test_train_prm_refuses_a_base_that_cannot_render_the_labels_chat_format(tmp_path, capsys, kind):
+    """Chat-format labels on a base without a chat template: refused before any training, not at search time."""
+    from data.assets import default_policy_path, plain_policy_path
+    from labelers.prompter import Prompter
+    from pipelines.cli.main import main
+    from prm_training.prm_fixtures import write_label_fixture
+    from prm_training.prm_model import load_causal_lm
+
+    chat = Prompter.build("chat", load_causal_lm(default_policy_path())[1])
+    labels = write_label_fixture(tmp_path / "labels", n_problems=6, traces_per_problem=2, prompter=chat)
+    assert main(["train-prm", "--kind", kind, "--labels", str(labels), "--base", str(plain_policy_path()),
+                 "--out", str(tmp_path / "prm"), "--threads", "1"]) == 2
+    assert "prompt_format: the labels were written in their policy's chat format" in capsys.readouterr().err
+    assert not (tmp_path / "prm" / "prm_config.json").exists()
+    assert not (tmp_path / "prm" / "checkpoints").exists()
