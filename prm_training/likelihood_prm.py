@@ -22,6 +22,7 @@ calibration, so ``prm_training.load.load_prm`` loads either kind.
 from __future__ import annotations
 
 import math
+import sys
 import time
 from pathlib import Path
 from typing import Any, Sequence
@@ -191,7 +192,7 @@ def fit_likelihood_prm(labels: str | Path, out: str | Path, base_model: str = ""
     from labelers.metrics import roc_auc
     from data.provenance import portable_path, source_ref
     from prm_training.prm_data import (labels_fingerprint, labels_prompt_format, load_label_rows, split_rows,
-                                       target_values)
+                                       target_values, template_mismatch)
     from prm_training.prm_model import load_causal_lm
 
     if label_type not in ("hard", "soft"):
@@ -204,6 +205,9 @@ def fit_likelihood_prm(labels: str | Path, out: str | Path, base_model: str = ""
     prompt_format = labels_prompt_format(rows)
     prompter = PRMConfig(tokens=None, label_type=label_type, base_model="", prompt_format=prompt_format).prompter(
         tokenizer)
+    warning = template_mismatch([r["prompt"] for r in rows], prompter)
+    if warning:
+        print(f"train-prm: warning: {warning}", file=sys.stderr)
     train_rows, val_rows = split_rows(rows, val_fraction)
     if not train_rows:
         raise ValueError(f"{labels}: no training rows after the split (val_fraction {val_fraction})")
@@ -230,7 +234,8 @@ def fit_likelihood_prm(labels: str | Path, out: str | Path, base_model: str = ""
     config.save(out)
     return {"status": "finished", "out": str(out), "kind": KIND, "weights": weights, "bias": bias,
             "train_traces": len(train_rows), "val_traces": len(val_rows), "train_steps": len(x),
-            "train_step_auc_vs_labels": _round(train_auc), "wall_s": round(time.time() - start, 1)}
+            "train_step_auc_vs_labels": _round(train_auc), "wall_s": round(time.time() - start, 1),
+            **({"warning": warning} if warning else {})}
 
 
 def _round(value: float | None) -> float | None:

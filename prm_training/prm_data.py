@@ -71,6 +71,29 @@ def split_of(problem_id: str, val_fraction: float) -> str:
     return "val" if u < val_fraction else "train"
 
 
+def template_mismatch(prompts: Sequence[str], prompter) -> str | None:
+    """A warning when the labels' prompts do not carry the text ``prompter`` (the PRM's base) puts around a
+    question: the PRM then learns from the labels' rendering but renders new questions in search with its
+    base's own. ``None`` when every prompt matches.
+
+    >>> from labelers.prompter import Prompter
+    >>> template_mismatch(["What is 2 + 3?\\n"], Prompter.plain()) is None
+    True
+    >>> template_mismatch(["[user] What is 2 + 3?"], Prompter.plain())[:40]
+    '1 of 1 label prompts were not rendered a'
+    """
+    sentinel = "\x00question\x00"
+    prefix, _, suffix = prompter.question_prompt(sentinel).partition(sentinel)
+    off = sum(not (p.startswith(prefix) and p.endswith(suffix) and len(p) >= len(prefix) + len(suffix))
+              for p in prompts)
+    if not off:
+        return None
+    return (f"{off} of {len(prompts)} label prompts were not rendered as this PRM's base renders a question "
+            f"({prompter.fmt.kind} format); the PRM learns from them as written, but search and rl render new "
+            "questions with the base's own template, so its scores there may differ from its validation figures; "
+            "base the PRM on an LM with the sampler's chat template")
+
+
 def split_rows(rows: Sequence[dict], val_fraction: float) -> tuple[list[dict], list[dict]]:
     train, val = [], []
     for row in rows:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -96,7 +97,8 @@ def train_prm(labels: str | Path, out: str | Path, cfg: PRMTrainConfig | None = 
     import torch
 
     from prm_training.devices import resolve_device
-    from prm_training.prm_data import labels_fingerprint, labels_prompt_format, load_split_examples
+    from prm_training.prm_data import (labels_fingerprint, labels_prompt_format, load_split_examples,
+                                       template_mismatch)
     from prm_training.prm_format import PRMConfig, resolve_tokens
     from prm_training.prm_model import load_causal_lm
 
@@ -122,14 +124,18 @@ def train_prm(labels: str | Path, out: str | Path, cfg: PRMTrainConfig | None = 
     train_rows, val_rows, train, val = load_split_examples(labels, tokenizer, tokens, cfg.label_type, cfg.max_length,
                                                            cfg.val_fraction)
     prompt_format = labels_prompt_format(train_rows + val_rows)
-    PRMConfig(tokens=tokens, label_type=cfg.label_type, base_model="", prompt_format=prompt_format).prompter(tokenizer)
+    prompter = PRMConfig(tokens=tokens, label_type=cfg.label_type, base_model="",
+                         prompt_format=prompt_format).prompter(tokenizer)
+    warning = template_mismatch([r["prompt"] for r in train_rows + val_rows], prompter)
+    if warning:
+        print(f"train-prm: warning: {warning}", file=sys.stderr)
     start = time.time()
     state = run_epochs(model, tokenizer, tokens, train, val, val_rows, state, cfg, out, labels_sha, resume, progress)
     summary = {"out": str(out), "epochs_done": state["epoch"], "epochs": cfg.epochs,
                "global_step": state["global_step"], "train_examples": len(train), "val_examples": len(val),
                "device": device, "train_problems": len({r["problem_id"] for r in train_rows}),
                "val_problems": len({r["problem_id"] for r in val_rows}), "history": state["history"],
-               "wall_s_this_run": round(time.time() - start, 1)}
+               "wall_s_this_run": round(time.time() - start, 1), **({"warning": warning} if warning else {})}
     if state["epoch"] < cfg.epochs:
         return {**summary, "status": "stopped early (rerun the same command to resume)"}
     prm_cfg = prm_config(cfg, tokens, labels, run_id, labels_sha, state, out)

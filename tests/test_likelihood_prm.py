@@ -100,3 +100,29 @@ def test_train_prm_refuses_a_base_that_cannot_render_the_labels_chat_format(tmp_
     assert "prompt_format: the labels were written in their policy's chat format" in capsys.readouterr().err
     assert not (tmp_path / "prm" / "prm_config.json").exists()
     assert not (tmp_path / "prm" / "checkpoints").exists()
+
+
+OTHER_TEMPLATE = ("{% for m in messages %}[{{ m['role'] }}] {{ m['content'] }}\n{% endfor %}"
+                  "{% if add_generation_prompt %}[assistant] {% endif %}")
+
+
+@pytest.mark.parametrize("kind", ["likelihood", "tag"])
+def test_train_prm_warns_when_its_base_renders_questions_otherwise_than_the_labels(tmp_path, capsys, kind):
+    """Labels rendered by one chat template, a base with another: trained, with a warning in stderr and the summary;
+    the sampler's own template: no warning."""
+    from data.assets import default_policy_path
+    from labelers.prompter import Prompter
+    from pipelines.cli.main import main
+    from prm_training.prm_fixtures import make_tiny_base, write_label_fixture
+    from prm_training.prm_model import load_causal_lm
+
+    chat = Prompter.build("chat", load_causal_lm(default_policy_path())[1])
+    labels = write_label_fixture(tmp_path / "labels", n_problems=6, traces_per_problem=2, prompter=chat)
+    other = make_tiny_base(tmp_path / "other_base", chat_template=OTHER_TEMPLATE)
+    common = ["--kind", kind, "--labels", str(labels), "--threads", "1", "--epochs", "1"]
+    assert main(["train-prm", *common, "--base", str(other), "--out", str(tmp_path / "prm_other")]) == 0
+    captured = capsys.readouterr()
+    assert "train-prm: warning: 12 of 12 label prompts were not rendered as this PRM's base" in captured.err
+    assert '"warning": "12 of 12 label prompts were not rendered' in captured.out  # the summary carries it
+    assert main(["train-prm", *common, "--base", str(default_policy_path()), "--out", str(tmp_path / "prm_own")]) == 0
+    assert "warning" not in capsys.readouterr().err

@@ -34,7 +34,8 @@ def cmd_train_prm(args) -> None:
     last = summary.get("history", [{}])[-1] if summary.get("history") else {}
     print(json.dumps({"status": summary.get("status"), "out": args.out, "epochs_done": summary.get("epochs_done"),
                       "train_examples": summary.get("train_examples"), "val_examples": summary.get("val_examples"),
-                      "last_epoch": last}, indent=2))
+                      "last_epoch": last, **({"warning": summary["warning"]} if "warning" in summary else {})},
+                     indent=2))
 
 
 def cmd_eval_prm(args) -> None:
