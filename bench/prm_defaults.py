@@ -136,12 +136,14 @@ def verifier_without_answer_sentence(work: Path, base: Path, plain_format: bool,
     from prm_training.prm_data import load_label_rows, split_rows, target_values
     from prm_training.prm_format import PRMConfig
     from prm_training.prm_model import load_causal_lm
+    from transformers import AutoTokenizer
+
     from search.config import equivalent
-    from search.select import aggregate_step_scores, best_index
+    from search.sampling import choose_from_samples
 
     config = PRMConfig.load(work / "prm")
     model, tokenizer = load_causal_lm(base)
-    sampler_prompter = config.prompter(load_causal_lm(work / "prm")[1])
+    sampler_prompter = config.prompter(AutoTokenizer.from_pretrained(str(work / "prm")))
     prompter = Prompter.plain() if plain_format else config.prompter(tokenizer)
     problems = {}
     for name in ("train.jsonl", "heldout.jsonl"):
@@ -169,7 +171,8 @@ def verifier_without_answer_sentence(work: Path, base: Path, plain_format: bool,
                                for row in draw for text in row["texts"][:n]]))
     right = 0
     for row in draw:
-        pick = best_index([aggregate_step_scores(next(scores)) for _ in row["texts"][:n]])
+        pick, _ = choose_from_samples("best-of-n", row["answers"][:n], [next(scores) for _ in row["texts"][:n]],
+                                      equivalent=equivalent)
         answer = row["answers"][pick]
         right += int(answer is not None and equivalent(answer, problems[row["problem_id"]]["gold_answer"]))
     return {"best_of_16": round(right / len(draw), 4), "step_auc_gold": round(auc, 4)}
@@ -262,6 +265,8 @@ def main() -> None:
                           equivalent=equivalent)
     from data.assets import default_policy_path, plain_policy_path
 
+    print("diagnostic: the default PRM kind on a second LM (the plain-format policy), and on the sampler's own LM",
+          flush=True)
     second_lm = verifier_without_answer_sentence(work, plain_policy_path(), plain_format=True)
     sampler_lm_control = verifier_without_answer_sentence(work, default_policy_path(), plain_format=False)
     gold_points = json.loads((work / "search_gold" / "sweep.json").read_text())["points"]

@@ -84,17 +84,25 @@ def test_train_prm_command_fits_a_likelihood_prm(tmp_path, capsys):
         main(["train-prm", "--kind", "nope", "--labels", str(labels), "--out", str(tmp_path / "x")])
 
 
+def chat_labels(out):
+    """A label run whose prompts the embedded chat policy's template rendered."""
+    from transformers import AutoTokenizer
+
+    from data.assets import default_policy_path
+    from labelers.prompter import Prompter
+    from prm_training.prm_fixtures import write_label_fixture
+
+    chat = Prompter.build("chat", AutoTokenizer.from_pretrained(str(default_policy_path())))
+    return write_label_fixture(out, n_problems=6, traces_per_problem=2, prompter=chat)
+
+
 @pytest.mark.parametrize("kind", ["likelihood", "tag"])
 def test_train_prm_refuses_a_base_that_cannot_render_the_labels_chat_format(tmp_path, capsys, kind):
     """Chat-format labels on a base without a chat template: refused before any training, not at search time."""
-    from data.assets import default_policy_path, plain_policy_path
-    from labelers.prompter import Prompter
+    from data.assets import plain_policy_path
     from pipelines.cli.main import main
-    from prm_training.prm_fixtures import write_label_fixture
-    from prm_training.prm_model import load_causal_lm
 
-    chat = Prompter.build("chat", load_causal_lm(default_policy_path())[1])
-    labels = write_label_fixture(tmp_path / "labels", n_problems=6, traces_per_problem=2, prompter=chat)
+    labels = chat_labels(tmp_path / "labels")
     assert main(["train-prm", "--kind", kind, "--labels", str(labels), "--base", str(plain_policy_path()),
                  "--out", str(tmp_path / "prm"), "--threads", "1"]) == 2
     assert "prompt_format: the labels were written in their policy's chat format" in capsys.readouterr().err
@@ -111,13 +119,10 @@ def test_train_prm_warns_when_its_base_renders_questions_otherwise_than_the_labe
     """Labels rendered by one chat template, a base with another: trained, with a warning in stderr and the summary;
     the sampler's own template: no warning."""
     from data.assets import default_policy_path
-    from labelers.prompter import Prompter
     from pipelines.cli.main import main
-    from prm_training.prm_fixtures import make_tiny_base, write_label_fixture
-    from prm_training.prm_model import load_causal_lm
+    from prm_training.prm_fixtures import make_tiny_base
 
-    chat = Prompter.build("chat", load_causal_lm(default_policy_path())[1])
-    labels = write_label_fixture(tmp_path / "labels", n_problems=6, traces_per_problem=2, prompter=chat)
+    labels = chat_labels(tmp_path / "labels")
     other = make_tiny_base(tmp_path / "other_base", chat_template=OTHER_TEMPLATE)
     common = ["--kind", kind, "--labels", str(labels), "--threads", "1", "--epochs", "1"]
     assert main(["train-prm", *common, "--base", str(other), "--out", str(tmp_path / "prm_other")]) == 0
